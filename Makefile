@@ -1,0 +1,38 @@
+# Every target installs what it is missing first, so a fresh Debian machine needs only `make`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+SYSTEM_BINARIES := monerod monero-wallet-rpc dot openssl
+
+.PHONY: run test bench docs deps system clean
+
+system:
+	@missing=0; for b in $(SYSTEM_BINARIES); do command -v $$b >/dev/null || missing=1; done; \
+	if [ $$missing = 1 ]; then \
+	  echo "installing monero, graphviz, openssl (apt-get)"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq monero graphviz openssl >/dev/null; \
+	fi
+
+$(STAMP): setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+deps: system $(STAMP)
+
+run: deps
+	$(VENV)/bin/monerosim demo
+
+test: deps
+	$(PY) -m pytest
+
+bench: deps
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) runs *.egg-info

@@ -1,0 +1,26 @@
+"""File-based shared state for agents: atomic JSON documents, JSONL journals,
+the agent registry and the mining signal. Stdlib only; no locks (Shadow)."""
+
+from .documents import read_document, write_document
+from .errors import CorruptDocument, InvalidAgentId, IpcError
+from .ids import validate_agent_id
+from .journal import JournalReader, JournalWriter, journal_path, read_journal
+from .registry import Registry
+from .signals import read_mining_signal, signal_path, write_mining_signal
+
+__all__ = [
+    "IpcError",
+    "CorruptDocument",
+    "InvalidAgentId",
+    "validate_agent_id",
+    "write_document",
+    "read_document",
+    "JournalWriter",
+    "JournalReader",
+    "read_journal",
+    "journal_path",
+    "Registry",
+    "signal_path",
+    "write_mining_signal",
+    "read_mining_signal",
+]

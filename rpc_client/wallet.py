@@ -1,0 +1,113 @@
+"""monero-wallet-rpc RPC: the calls the simulation makes, typed. Amounts in atomic units."""
+from __future__ import annotations
+
+from typing import Iterable
+
+from .session import RpcEndpoint
+
+# Destinations per `transfer` the wallet accepts; beyond this use transfer_split.
+MAX_DESTINATIONS = 16
+
+
+def _destinations(destinations: Iterable[tuple[str, int]]) -> list[dict]:
+    return [{"address": address, "amount": int(amount)} for address, amount in destinations]
+
+
+class WalletClient(RpcEndpoint):
+    """A monero-wallet-rpc endpoint, e.g. WalletClient("http://127.0.0.1:18083")."""
+
+    # -- wallet files ---------------------------------------------------------------------
+    def create_wallet(self, filename: str, password: str = "", language: str = "English") -> None:
+        """Create and open `filename` in the wallet dir. WalletExists (-21) if it exists."""
+        self.call("create_wallet", {"filename": filename, "password": password,
+                                    "language": language}, idempotent=False)
+
+    def open_wallet(self, filename: str, password: str = "") -> None:
+        """Open `filename`. WalletOpenFailed (-1) if missing or the password is wrong."""
+        self.call("open_wallet", {"filename": filename, "password": password})
+
+    def close_wallet(self) -> None:
+        """Store and close the open wallet."""
+        self.call("close_wallet")
+
+    def store(self) -> None:
+        """Save the open wallet's cache to disk."""
+        self.call("store")
+
+    def stop_wallet(self) -> None:
+        """Store the wallet and stop the wallet-rpc process."""
+        self.call("stop_wallet", idempotent=False)
+
+    # -- state ----------------------------------------------------------------------------
+    def get_address(self, account_index: int = 0) -> str:
+        """The primary address of `account_index`."""
+        return self.call("get_address", {"account_index": account_index})["address"]
+
+    def get_balance(self, account_index: int = 0) -> dict:
+        """{balance, unlocked_balance, blocks_to_unlock, …} in atomic units."""
+        return self.call("get_balance", {"account_index": account_index})
+
+    def refresh(self, start_height: int | None = None) -> dict:
+        """Scan new blocks now. Returns {blocks_fetched, received_money}."""
+        return self.call("refresh", {} if start_height is None else {"start_height": start_height})
+
+    def get_height(self) -> int:
+        """The height the wallet has scanned to."""
+        return int(self.call("get_height")["height"])
+
+    # -- sending --------------------------------------------------------------------------
+    def transfer(self, destinations: Iterable[tuple[str, int]], *, priority: int = 0,
+                 ring_size: int = 16, get_tx_key: bool = False, **extra) -> dict:
+        """Send to ≤16 (address, atomic amount) pairs in one transaction.
+        Returns {tx_hash, amount, fee, …}. Never repeated on a lost answer."""
+        params = {"destinations": _destinations(destinations), "priority": priority,
+                  "ring_size": ring_size, "get_tx_key": get_tx_key, **extra}
+        return self.call("transfer", params, idempotent=False)
+
+    def transfer_split(self, destinations: Iterable[tuple[str, int]], *, priority: int = 0,
+                       ring_size: int = 16, **extra) -> dict:
+        """Send to any number of destinations, split over several transactions.
+        Returns {tx_hash_list, amount_list, fee_list, …}. Never repeated on a lost answer."""
+        params = {"destinations": _destinations(destinations), "priority": priority,
+                  "ring_size": ring_size, **extra}
+        return self.call("transfer_split", params, idempotent=False)
+
+    def make_integrated_address(self, payment_id: str, standard_address: str | None = None) -> dict:
+        """An integrated address carrying the 16-hex `payment_id`. Returns
+        {integrated_address, payment_id}."""
+        params = {"payment_id": payment_id}
+        if standard_address:
+            params["standard_address"] = standard_address
+        return self.call("make_integrated_address", params)
+
+    def create_address(self, account_index: int = 0, label: str = "") -> dict:
+        """A new subaddress. Returns {address, address_index}."""
+        return self.call("create_address", {"account_index": account_index, "label": label},
+                         idempotent=False)
+
+    # -- receiving ------------------------------------------------------------------------
+    def get_transfers(self, *, incoming: bool = False, outgoing: bool = False,
+                      pending: bool = False, failed: bool = False, pool: bool = False,
+                      min_height: int | None = None, max_height: int | None = None) -> dict:
+        """Transfers by kind: keys `in`, `out`, `pending`, `failed`, `pool` (absent when empty
+        are filled with [] here). Heights filter confirmed transfers (min exclusive)."""
+        params = {"in": incoming, "out": outgoing, "pending": pending, "failed": failed,
+                  "pool": pool}
+        if min_height is not None or max_height is not None:
+            params["filter_by_height"] = True
+            if min_height is not None:
+                params["min_height"] = int(min_height)
+            if max_height is not None:
+                params["max_height"] = int(max_height)
+        answer = self.call("get_transfers", params)
+        for key in ("in", "out", "pending", "failed", "pool"):
+            answer.setdefault(key, [])
+        return answer
+
+    def get_transfer_by_txid(self, txid: str) -> dict:
+        """The transfer `txid` of this wallet: {transfer: {...}, transfers: [...]}."""
+        return self.call("get_transfer_by_txid", {"txid": txid})
+
+    def get_payments(self, payment_id: str) -> list[dict]:
+        """Confirmed incoming payments with `payment_id` ([] when none)."""
+        return list(self.call("get_payments", {"payment_id": payment_id}).get("payments", []))

@@ -1,0 +1,158 @@
+"""RpcEndpoint against a local misbehaving HTTP server: shapes, statuses, hangs, retries."""
+import json
+import socket
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from rpc_client import (AuthError, BadResponse, ConnectionFailed, DaemonClient, HttpError,
+                        JsonRpcError, NotEnoughMoney, RpcError, RpcTimeout, WalletClient,
+                        WalletOpenFailed, errors)
+
+
+class Script:
+    """What the fake server answers next: (status, body bytes) or 'hang'."""
+
+    def __init__(self):
+        self.answers = []
+        self.requests = []
+
+
+@pytest.fixture
+def server():
+    script = Script()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            script.requests.append((self.path, json.loads(body)))
+            answer = script.answers.pop(0) if script.answers else (200, b'{"result": {}}')
+            if answer == "hang":
+                time.sleep(1.5)
+                return
+            status, payload = answer
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, *args):
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.daemon_threads = True
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    script.url = f"http://127.0.0.1:{httpd.server_address[1]}"
+    yield script
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def answer(obj) -> tuple[int, bytes]:
+    return 200, json.dumps(obj).encode()
+
+
+def test_result_is_returned_and_request_is_json_rpc(server):
+    server.answers = [answer({"jsonrpc": "2.0", "id": 1, "result": {"count": 42}})]
+    assert DaemonClient(server.url).get_block_count() == 42
+    path, body = server.requests[0]
+    assert path == "/json_rpc" and body["method"] == "get_block_count" and body["jsonrpc"] == "2.0"
+
+
+def test_error_object_maps_to_named_subclass(server):
+    server.answers = [answer({"error": {"code": -17, "message": "not enough money"}})]
+    with pytest.raises(NotEnoughMoney) as err:
+        WalletClient(server.url).transfer([("4abc", 1)])
+    assert err.value.code == -17 and err.value.method == "transfer"
+    assert "not enough money (code -17)" in str(err.value)
+
+
+def test_unknown_code_is_plain_json_rpc_error(server):
+    server.answers = [answer({"error": {"code": -999, "message": "odd"}})]
+    with pytest.raises(JsonRpcError) as err:
+        WalletClient(server.url).get_balance()
+    assert type(err.value) is JsonRpcError and err.value.code == -999
+
+
+def test_minus_one_means_open_failed_only_for_open_wallet():
+    assert type(errors.json_rpc_error(-1, "x", method="open_wallet")) is WalletOpenFailed
+    assert type(errors.json_rpc_error(-1, "x", method="transfer")) is JsonRpcError
+
+
+@pytest.mark.parametrize("status, payload, exc", [
+    (200, b"<html>not json</html>", BadResponse),
+    (200, b"[1, 2]", BadResponse),
+    (200, b'{"jsonrpc": "2.0"}', BadResponse),
+    (200, b'{"error": "boom"}', BadResponse),
+    (200, b'{"error": {"message": "no code"}}', BadResponse),
+    (500, b"internal", HttpError),
+    (401, b"<html>401</html>", AuthError),
+])
+def test_garbage_answers_are_clear_errors(server, status, payload, exc):
+    server.answers = [(status, payload)]
+    with pytest.raises(exc) as err:
+        DaemonClient(server.url, retries=0).get_info()
+    assert isinstance(err.value, RpcError) and err.value.method == "get_info"
+
+
+def test_plain_endpoint_checks_status(server):
+    server.answers = [answer({"status": "BUSY"})]
+    with pytest.raises(BadResponse, match="BUSY"):
+        DaemonClient(server.url).get_height()
+    server.answers = [answer({"status": "OK"})]
+    assert DaemonClient(server.url).get_transaction_pool_hashes() == []
+
+
+def test_hung_server_is_bounded_and_not_retried(server):
+    server.answers = ["hang", "hang"]
+    client = WalletClient(server.url, timeout=0.3, retries=3, sleep=lambda s: None)
+    started = time.monotonic()
+    with pytest.raises(RpcTimeout):
+        client.get_balance()
+    assert time.monotonic() - started < 1.2
+    assert len(server.requests) == 1
+
+
+def test_refused_connection_is_retried_with_backoff_then_fails():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed again: nothing listens
+    sleeps = []
+    client = WalletClient(f"http://127.0.0.1:{port}", retries=2, backoff=0.5, sleep=sleeps.append)
+    with pytest.raises(ConnectionFailed):
+        client.transfer([("4abc", 1)])  # never sent, so safe to retry even a transfer
+    assert sleeps == [0.5, 1.0]
+
+
+def test_transfer_is_not_repeated_when_the_answer_is_lost():
+    """The server reads the request, then drops the connection: the transfer may have happened."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    accepted = []
+
+    def drop():
+        listener.settimeout(3)
+        try:
+            while True:
+                conn, _ = listener.accept()
+                accepted.append(conn.recv(65536))
+                conn.close()
+        except OSError:
+            pass
+
+    thread = threading.Thread(target=drop, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    with pytest.raises(ConnectionFailed):
+        WalletClient(url, retries=3, sleep=lambda s: None).transfer([("4abc", 1)])
+    time.sleep(0.2)
+    assert len(accepted) == 1
+    with pytest.raises(ConnectionFailed):
+        WalletClient(url, retries=2, sleep=lambda s: None).get_balance()  # safe: asked again
+    time.sleep(0.2)
+    assert len(accepted) == 1 + 3
+    listener.close()
