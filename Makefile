@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SYSTEM_BINARIES := monerod monero-wallet-rpc dot openssl
 
-.PHONY: run test bench docs deps system clean
+.PHONY: run test bench docs schema deps system clean
 
 system:
 	@missing=0; for b in $(SYSTEM_BINARIES); do command -v $$b >/dev/null || missing=1; done; \
@@ -33,6 +33,10 @@ test: deps
 
 bench: deps
 	$(PY) -m bench
+
+# The editor schema follows the leaf registry; a test checks it is current.
+schema: deps
+	$(VENV)/bin/tree-runner schema -o docs/tree.schema.json
 
 clean:
 	rm -rf $(VENV) runs *.egg-info

@@ -5,6 +5,7 @@ from .documents import read_document, write_document
 from .errors import CorruptDocument, InvalidAgentId, IpcError
 from .ids import validate_agent_id
 from .journal import JournalReader, JournalWriter, journal_path, read_journal
+from .orders import OrderBookWriter, OrderIndex, orders_dir
 from .registry import Registry
 from .signals import read_mining_signal, signal_path, write_mining_signal
 
@@ -20,6 +21,9 @@ __all__ = [
     "read_journal",
     "journal_path",
     "Registry",
+    "OrderBookWriter",
+    "OrderIndex",
+    "orders_dir",
     "signal_path",
     "write_mining_signal",
     "read_mining_signal",

@@ -30,6 +30,19 @@ def to_atomic(xmr: int | str | Decimal | float) -> int:
     return int(atomic)
 
 
+def round_to_atomic(xmr: int | str | Decimal | float) -> int:
+    """XMR → atomic units, rounding half-even past 12 decimal places (for drawn amounts)."""
+    if isinstance(xmr, bool):
+        raise ValueError(f"not an amount: {xmr!r}")
+    try:
+        value = Decimal(repr(xmr)) if isinstance(xmr, float) else Decimal(str(xmr).strip())
+    except InvalidOperation:
+        raise ValueError(f"not an amount: {xmr!r}") from None
+    if not value.is_finite():
+        raise ValueError(f"not a finite amount: {xmr!r}")
+    return to_atomic(value.quantize(_QUANTUM))
+
+
 def from_atomic(atomic: int) -> Decimal:
     """Atomic units → XMR as an exact Decimal with 12 decimal places."""
     if isinstance(atomic, bool) or not isinstance(atomic, int):

@@ -17,14 +17,17 @@ class WalletClient(RpcEndpoint):
     """A monero-wallet-rpc endpoint, e.g. WalletClient("http://127.0.0.1:18083")."""
 
     # -- wallet files ---------------------------------------------------------------------
-    def create_wallet(self, filename: str, password: str = "", language: str = "English") -> None:
-        """Create and open `filename` in the wallet dir. WalletExists (-21) if it exists."""
+    def create_wallet(self, filename: str, password: str = "", language: str = "English", *,
+                      timeout: float | None = None) -> None:
+        """Create and open `filename` in the wallet dir. WalletExists (-21) if it exists.
+        Costs seconds of CPU (a key is generated): give a generous `timeout` under load."""
         self.call("create_wallet", {"filename": filename, "password": password,
-                                    "language": language}, idempotent=False)
+                                    "language": language}, idempotent=False, timeout=timeout)
 
-    def open_wallet(self, filename: str, password: str = "") -> None:
+    def open_wallet(self, filename: str, password: str = "", *,
+                    timeout: float | None = None) -> None:
         """Open `filename`. WalletOpenFailed (-1) if missing or the password is wrong."""
-        self.call("open_wallet", {"filename": filename, "password": password})
+        self.call("open_wallet", {"filename": filename, "password": password}, timeout=timeout)
 
     def close_wallet(self) -> None:
         """Store and close the open wallet."""

@@ -32,3 +32,12 @@ def test_from_atomic_and_format_round_trip():
 def test_from_atomic_wants_int(bad):
     with pytest.raises(ValueError):
         from_atomic(bad)
+
+
+def test_round_to_atomic_rounds_draws_half_even():
+    from rpc_client import round_to_atomic
+    assert round_to_atomic(0.08347281938475) == 83472819385
+    assert round_to_atomic("0.0000000000005") == 0
+    assert round_to_atomic("0.0000000000015") == 2
+    with pytest.raises(ValueError):
+        round_to_atomic("-0.5")

@@ -1,0 +1,410 @@
+"""The leaf base class and the agent context the engine hands every leaf.
+
+A leaf is a small py_trees behaviour that declares, as class attributes, its YAML type name,
+the JSON Schema of its parameters, the blackboard keys it reads and writes, what a rendering
+shows, and the RPC calls it makes. The engine validates and substitutes parameters before it
+builds the leaf; the leaf resolves distributions and blackboard references each time it
+starts (`self.args`). A leaf reaches the clock, RNG, journal, shared files and RPC clients only
+through `self.ctx` (an AgentContext), so a test can hand it a context made by hand.
+
+Leaves never import the engine.
+"""
+from __future__ import annotations
+
+import logging
+import random
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable, ClassVar
+
+import py_trees
+from py_trees.common import Access, Status
+
+from .params import anything, boolean, duration, integer, key, mapping, number, path_key, string
+from .values import BlackboardRef, Distribution, parse_duration
+
+__all__ = [
+    "Leaf", "AgentContext", "Args", "MemoryJournal", "MissingEndpoint", "Status",
+    "duration", "number", "integer", "string", "boolean", "key", "path_key", "mapping", "anything",
+]
+
+
+# ---------------------------------------------------------------- the agent context
+
+class MissingEndpoint(RuntimeError):
+    """A leaf needs a daemon or wallet RPC URL that the agent was not given."""
+
+
+class MemoryJournal:
+    """A journal kept in memory (tests, runs without --journal): same `append` as ipc's."""
+
+    def __init__(self, clock: Callable[[], float] = time.time, agent: str | None = None):
+        self.records: list[dict] = []
+        self._clock = clock
+        self.agent = agent
+
+    def append(self, event: str, /, **fields: Any) -> dict:
+        record = {"t": round(self._clock(), 6), "event": event}
+        if self.agent is not None:
+            record["agent"] = self.agent
+        record.update(fields)
+        self.records.append(record)
+        return record
+
+    def close(self) -> None:
+        pass
+
+
+class AgentContext:
+    """Everything a leaf may touch, filled in by the engine (or by hand in a test).
+
+    Attributes:
+        agent_id: this agent's id (also its host name and journal name)
+        role: the tree's `role:` (informational)
+        clock: the engine clock; `now()` reads it
+        rng: this agent's `random.Random`, seeded from (seed, agent id)
+        journal: where `record()` appends events (an ipc.JournalWriter or a MemoryJournal)
+        shared_dir: the run's shared directory (registry, signals) or None
+        logger: a `logging.Logger` named after the agent
+        namespace: the agent's blackboard namespace ("/<agent id>")
+        params: the tree parameters after overrides (read-only use)
+    """
+
+    def __init__(self, agent_id: str, *, role: str | None = None, clock: Any = None,
+                 rng: random.Random | None = None, journal: Any = None,
+                 shared_dir: str | Path | None = None, daemon_url: str | None = None,
+                 wallet_url: str | None = None, daemon: Any = None, wallet: Any = None,
+                 rpc_timeout: float = 30.0, logger: logging.Logger | None = None,
+                 params: dict | None = None):
+        self.agent_id = agent_id
+        self.role = role
+        self.clock = clock
+        self._now = _now_function(clock)
+        self.rng = rng if rng is not None else random.Random(agent_id)
+        self.journal = journal if journal is not None else MemoryJournal(self._now, agent_id)
+        self.shared_dir = Path(shared_dir) if shared_dir is not None else None
+        self.daemon_url = daemon_url
+        self.wallet_url = wallet_url
+        self._daemon = daemon
+        self._wallet = wallet
+        self._registry = None
+        self.rpc_timeout = rpc_timeout
+        self.logger = logger or logging.getLogger(f"monerosim.agent.{agent_id}")
+        self.namespace = "/" + agent_id
+        self.params = dict(params or {})
+        self._bb = None
+        self.next_wake: float | None = None  # earliest wake requested during the current tick
+
+    # time and scheduling
+    def now(self) -> float:
+        """Engine-clock time in seconds (simulated under Shadow; jumps on the virtual clock)."""
+        return self._now()
+
+    def wake_at(self, when: float) -> None:
+        """Ask for the next tick no later than `when` (engine-clock seconds)."""
+        if self.next_wake is None or when < self.next_wake:
+            self.next_wake = when
+
+    # journal
+    def record(self, event: str, /, **fields: Any) -> dict:
+        """Append `event` with `fields` to this agent's journal and return the record."""
+        return self.journal.append(event, **fields)
+
+    # shared files and RPC clients, built on first use
+    @property
+    def registry(self):
+        """The ipc.Registry under `shared_dir` (MissingEndpoint if the agent has none)."""
+        if self._registry is None:
+            if self.shared_dir is None:
+                raise MissingEndpoint("this tree needs a shared directory: pass --shared DIR "
+                                      "or set MONEROSIM_SHARED")
+            import ipc
+            self._registry = ipc.Registry(self.shared_dir)
+        return self._registry
+
+    @property
+    def daemon(self):
+        """The rpc_client.DaemonClient for --daemon."""
+        if self._daemon is None:
+            if not self.daemon_url:
+                raise MissingEndpoint("this tree needs a daemon: pass --daemon URL or set MONEROSIM_DAEMON")
+            from rpc_client import DaemonClient
+            self._daemon = DaemonClient(self.daemon_url, timeout=self.rpc_timeout)
+        return self._daemon
+
+    @property
+    def wallet(self):
+        """The rpc_client.WalletClient for --wallet."""
+        if self._wallet is None:
+            if not self.wallet_url:
+                raise MissingEndpoint("this tree needs a wallet: pass --wallet URL or set MONEROSIM_WALLET")
+            from rpc_client import WalletClient
+            self._wallet = WalletClient(self.wallet_url, timeout=self.rpc_timeout)
+        return self._wallet
+
+    # blackboard
+    def blackboard(self, name: str = "engine") -> py_trees.blackboard.Client:
+        """A new blackboard client in this agent's namespace."""
+        return py_trees.blackboard.Client(name=name, namespace=self.namespace)
+
+    def get(self, path: str) -> Any:
+        """Read `key` or `key.field` from this agent's blackboard (KeyError if absent)."""
+        key, *fields = path.split(".")
+        value = py_trees.blackboard.Blackboard.storage[f"{self.namespace}/{key}"]
+        return BlackboardRef(key, tuple(fields)).lookup(value)
+
+    def set(self, key: str, value: Any) -> None:
+        """Write `key` on this agent's blackboard, bypassing client registration (engine/tests)."""
+        py_trees.blackboard.Blackboard.set(f"{self.namespace}/{key}", value)
+
+    def clear_blackboard(self) -> None:
+        """Forget every key in this agent's namespace."""
+        storage = py_trees.blackboard.Blackboard.storage
+        for name in [k for k in storage if k.startswith(self.namespace + "/")]:
+            del storage[name]
+
+    def close(self) -> None:
+        """Close RPC sessions and the journal; idempotent."""
+        for client in (self._daemon, self._wallet):
+            close = getattr(client, "close", None)
+            if close is not None:
+                try:
+                    close()
+                except Exception:  # noqa: BLE001 - closing must not stop the shutdown
+                    self.logger.debug("closing %r failed", client, exc_info=True)
+        close = getattr(self.journal, "close", None)
+        if close is not None:
+            close()
+
+
+def _now_function(clock: Any) -> Callable[[], float]:
+    if clock is None:
+        return time.time
+    if hasattr(clock, "now"):
+        return clock.now
+    if callable(clock):
+        return clock
+    raise TypeError(f"clock must have now() or be callable, got {clock!r}")
+
+
+# ---------------------------------------------------------------- the leaf base class
+
+class Args(dict):
+    """A leaf's resolved parameters: `self.args.duration` or `self.args["duration"]`."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(f"no parameter {name!r}") from None
+
+
+def _rpc_error_class() -> type | None:
+    """rpc_client's RpcError if rpc_client was imported (a leaf cannot raise one otherwise)."""
+    module = sys.modules.get("rpc_client.errors")
+    return getattr(module, "RpcError", None)
+
+
+class Leaf(py_trees.behaviour.Behaviour):
+    """Base of every leaf node.
+
+    Subclasses set the class attributes below and implement `update()` (and, if they need,
+    `initialise()`, `terminate()`, `shutdown()`) in py_trees style. Each time the leaf starts
+    (its first tick after it was not RUNNING) `self.args` is rebuilt: distributions are
+    re-drawn from the agent's RNG and "{key}" references re-read from the blackboard.
+
+    An exception from `initialise()`/`update()` makes the leaf FAILURE and is journaled:
+    `rpc_failed` (with the JSON-RPC `code` and `method`) for an rpc_client RpcError,
+    `leaf_failed` otherwise. The agent goes on.
+    """
+
+    TYPE: ClassVar[str] = ""                 # YAML node type (default: the class name)
+    PARAMS: ClassVar[dict[str, dict]] = {}    # parameter name -> JSON Schema (see helpers above)
+    REQUIRED: ClassVar[tuple[str, ...]] = ()  # parameters that must be given
+    INPUTS: ClassVar[tuple[str, ...]] = ()    # parameters naming blackboard keys the leaf reads
+    OUTPUTS: ClassVar[dict[str, str]] = {}    # parameter naming a key the leaf writes -> what
+    SHOWN: ClassVar[tuple[str, ...]] = ()     # parameters shown in renderings
+    RPC: ClassVar[tuple[str, ...]] = ()       # RPC calls made, e.g. "daemon.get_info"
+
+    def __init__(self, name: str | None = None, **params: Any):
+        super().__init__(name=name or self.type_name())
+        unknown = sorted(set(params) - set(self.PARAMS))
+        if unknown:
+            raise TypeError(f"{self.type_name()} has no parameter {', '.join(unknown)}")
+        missing = [p for p in self.REQUIRED if p not in params]
+        if missing:
+            raise TypeError(f"{self.type_name()} needs {', '.join(missing)}")
+        defaults = {p: s["default"] for p, s in self.PARAMS.items() if "default" in s and p not in params}
+        self.params: dict[str, Any] = {**params, **defaults}
+        self.args: Args = Args()
+        self.ctx: AgentContext | None = None
+        self.bb: py_trees.blackboard.Client | None = None
+
+    # declarations
+    @classmethod
+    def type_name(cls) -> str:
+        return cls.TYPE or cls.__name__
+
+    @classmethod
+    def parameter_schema(cls) -> dict:
+        """JSON Schema of this leaf's parameter mapping (without the node-level `name`)."""
+        schema: dict = {"type": "object", "properties": dict(cls.PARAMS), "additionalProperties": False}
+        if cls.REQUIRED:
+            schema["required"] = list(cls.REQUIRED)
+        return schema
+
+    @classmethod
+    def summary(cls) -> str:
+        """First line of the docstring."""
+        return (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
+
+    # lifecycle
+    def setup(self, **kwargs: Any) -> None:
+        """Attach the agent context (`ctx=`) and register blackboard keys read and written."""
+        ctx = kwargs.get("ctx")
+        if ctx is None:
+            return
+        self.ctx = ctx
+        self.bb = self.attach_blackboard_client(name=self.name, namespace=ctx.namespace)
+        for ref_key in sorted(self.keys_read()):
+            self.bb.register_key(key=ref_key, access=Access.READ)
+        for out_key in sorted(self.keys_written()):
+            self.bb.register_key(key=out_key, access=Access.WRITE)
+
+    def keys_read(self) -> set[str]:
+        keys = {str(self.params[p]).split(".")[0] for p in self.INPUTS if self.params.get(p)}
+        for param, value in self.params.items():
+            if param not in self.OUTPUTS and param not in self.INPUTS:
+                keys.update(ref.key for ref in _refs(value))
+        return keys
+
+    def keys_written(self) -> set[str]:
+        return {self.params[p] for p in self.OUTPUTS if self.params.get(p)}
+
+    def tick(self):
+        """py_trees tick that turns an exception into FAILURE plus a journal entry."""
+        try:
+            if self.status != Status.RUNNING:
+                self.args = self.resolve_args()
+                self.initialise()
+            new_status = self.update()
+            if new_status not in (Status.SUCCESS, Status.FAILURE, Status.RUNNING):
+                raise TypeError(f"update() returned {new_status!r}, not a py_trees Status")
+        except Exception as exc:  # noqa: BLE001 - a leaf never kills the agent
+            new_status = self.failed(exc)
+        if new_status != Status.RUNNING:
+            try:
+                self.stop(new_status)
+            except Exception as exc:  # noqa: BLE001 - terminate() raised
+                new_status = self.failed(exc)
+        self.status = new_status
+        yield self
+
+    def failed(self, exc: BaseException) -> Status:
+        """Journal `exc` (rpc_failed / leaf_failed), log it, and return FAILURE."""
+        rpc_error = _rpc_error_class()
+        fields: dict[str, Any] = {"node": self.name, "type": self.type_name()}
+        if rpc_error is not None and isinstance(exc, rpc_error):
+            event = "rpc_failed"
+            fields.update(method=getattr(exc, "method", None), code=getattr(exc, "code", None),
+                          error=type(exc).__name__, message=getattr(exc, "message", str(exc)))
+        else:
+            event = "leaf_failed"
+            fields.update(error=type(exc).__name__, message=str(exc))
+            code = getattr(exc, "code", None)
+            if isinstance(code, int):
+                fields["code"] = code
+        self.feedback_message = f"{type(exc).__name__}: {exc}"
+        if self.ctx is not None:
+            self.ctx.logger.warning("%s %s failed: %s", self.type_name(), self.name, self.feedback_message)
+            self.ctx.logger.debug("traceback", exc_info=exc)
+            try:
+                self.ctx.record(event, **fields)
+            except Exception:  # noqa: BLE001 - an unwritable journal must not kill the agent
+                self.ctx.logger.exception("could not journal %s", event)
+        return Status.FAILURE
+
+    # helpers for subclasses
+    def resolve_args(self) -> Args:
+        """Parameters for this run: distributions drawn, references read, durations in seconds."""
+        args = Args()
+        for param, value in self.params.items():
+            if param in self.OUTPUTS or param in self.INPUTS:
+                args[param] = value
+                continue
+            resolved = self._resolve(value)
+            if isinstance(value, (BlackboardRef, Distribution)) and \
+                    self.PARAMS.get(param, {}).get("x-kind") == "duration":
+                resolved = parse_duration(resolved)
+            args[param] = resolved
+        return args
+
+    def _resolve(self, value: Any) -> Any:
+        if isinstance(value, Distribution):
+            return self._resolve(value.draw(self._rng()))   # a choice may pick a "{key}"
+        if isinstance(value, BlackboardRef):
+            return self.read(value)
+        if isinstance(value, dict):
+            return {k: self._resolve(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self._resolve(v) for v in value]
+        return value
+
+    def _rng(self) -> random.Random:
+        if self.ctx is None:
+            raise RuntimeError(f"{self.name}: setup(ctx=...) was not called")
+        return self.ctx.rng
+
+    def draw(self, param: str) -> Any:
+        """A fresh value of `param` (another draw if it is a distribution)."""
+        return self._resolve(self.params[param])
+
+    def read(self, ref: BlackboardRef | str) -> Any:
+        """The blackboard value at `ref` ("key" or "key.field"); KeyError if it is not there."""
+        if isinstance(ref, str):
+            head, *fields = ref.strip("{}").split(".")
+            ref = BlackboardRef(head, tuple(fields))
+        if self.bb is None:
+            raise RuntimeError(f"{self.name}: setup(ctx=...) was not called")
+        if not self.bb.exists(ref.key):
+            raise KeyError(f"blackboard has no {ref.key!r} (nothing has written it yet)")
+        return ref.lookup(self.bb.get(ref.key))
+
+    def write(self, param: str, value: Any) -> None:
+        """Store `value` under the key named by output parameter `param` (if the tree set one)."""
+        target = self.params.get(param)
+        if target:
+            self.bb.set(target, value, overwrite=True)
+
+    def now(self) -> float:
+        return self.ctx.now()
+
+    def wake_at(self, when: float) -> Status:
+        """Ask for the next tick at engine time `when`; returns RUNNING (`return self.wake_at(t)`)."""
+        self.ctx.wake_at(when)
+        return Status.RUNNING
+
+    def wake_in(self, seconds: float) -> Status:
+        """Ask for the next tick `seconds` from now; returns RUNNING."""
+        return self.wake_at(self.ctx.now() + seconds)
+
+    def record(self, event: str, /, **fields: Any) -> dict:
+        """Append a domain event to the agent's journal."""
+        return self.ctx.record(event, **fields)
+
+    def shutdown(self) -> None:  # noqa: B027 - optional hook
+        """Called once when the agent stops (SIGTERM/SIGINT or end of tree): release resources."""
+
+
+def _refs(value: Any):
+    if isinstance(value, BlackboardRef):
+        yield value
+    elif isinstance(value, Distribution):
+        yield from _refs(value.args)
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _refs(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _refs(v)

@@ -1,0 +1,190 @@
+"""Leaves of the block controller and the pools: bootstrap, signals, mining."""
+from __future__ import annotations
+
+import ipc
+
+from .base import Leaf, Status, duration, integer, key, string
+from .peers import ROLE, weighted_pick
+
+__all__ = ["Bootstrap", "EmitMiningSignal", "AwaitBlock", "AwaitMiningSignal", "GenerateBlocks"]
+
+
+def smooth_weighted_order(peers: list[dict], field: str, n: int) -> list[dict]:
+    """`n` picks interleaved in proportion to peer[field] (smooth weighted round-robin)."""
+    weights = [max(0.0, float(p.get(field, 1) or 0)) or 1.0 for p in peers]
+    total = sum(weights)
+    current = [0.0] * len(peers)
+    order = []
+    for _ in range(n):
+        current = [c + w for c, w in zip(current, weights)]
+        best = max(range(len(peers)), key=lambda i: current[i])
+        current[best] -= total
+        order.append(peers[best])
+    return order
+
+
+class Bootstrap(Leaf):
+    """Mine the chain up to `blocks` blocks, paying the coinbase to registered pools.
+
+    Blocks go to the pools interleaved in proportion to their `hashrate`, so every pool soon
+    holds unlocked outputs (coinbase unlocks after 60 blocks; a ring of 16 needs 16 unlocked
+    outputs: at least 75 blocks before the first transfer). One `generateblocks` of at most
+    `chunk` blocks per tick; journals `bootstrap_mined {pool, blocks, height}` for each.
+    Returns RUNNING until the chain has `blocks` blocks (a chain already that long: SUCCESS at
+    once, so a restarted controller does not mine again), FAILURE if no pool is registered.
+    """
+
+    PARAMS = {
+        "blocks": integer("block count to reach", minimum=1, default=80),
+        "role": ROLE | {"default": "pool"},
+        "weight": string("registry field used as weight", default="hashrate"),
+        "chunk": integer("blocks per generateblocks call", minimum=1, default=5),
+    }
+    SHOWN = ("blocks",)
+    RPC = ("daemon.get_block_count", "daemon.generateblocks")
+
+    def initialise(self) -> None:
+        self.plan: list[dict] | None = None
+
+    def update(self) -> Status:
+        daemon = self.ctx.daemon
+        if self.plan is None:
+            missing = self.args.blocks - daemon.get_block_count()
+            if missing <= 0:
+                return Status.SUCCESS
+            pools = self.ctx.registry.all(role=self.args.role)
+            if not pools:
+                self.feedback_message = f"no {self.args.role} registered"
+                return Status.FAILURE
+            self.plan = smooth_weighted_order(pools, self.args.weight, missing)
+            return self.wake_in(0)
+        pool = self.plan[0]
+        run = 1
+        while run < min(self.args.chunk, len(self.plan)) and self.plan[run] is pool:
+            run += 1
+        mined = daemon.generateblocks(run, pool["address"])
+        del self.plan[:run]
+        self.record("bootstrap_mined", pool=pool["agent"], blocks=run, height=mined["height"])
+        if self.plan:
+            return self.wake_in(0)
+        return Status.SUCCESS
+
+
+class EmitMiningSignal(Leaf):
+    """Tell one pool to mine: write the mining signal, pool picked by hashrate.
+
+    Reads the block count (one RPC), picks a registered pool with probability proportional to
+    its `hashrate` from the agent's RNG, writes {seq, pool, blocks, issued_at, height} to
+    shared/signals/mining.json, journals `signal_issued` and stores the signal in `output`.
+    If the previous signal (in `output`) was not fulfilled, its pool is left out this time
+    (when another exists). Returns SUCCESS, FAILURE when no pool is registered.
+    """
+
+    PARAMS = {
+        "role": ROLE | {"default": "pool"},
+        "weight": string("registry field used as weight", default="hashrate"),
+        "blocks": integer("blocks to mine per signal", minimum=1, default=1),
+        "output": key("blackboard key of the signal (also read: the previous one)",
+                      default="signal"),
+    }
+    OUTPUTS = {"output": "the signal {seq, pool, blocks, height, issued_at}"}
+    SHOWN = ("blocks",)
+    RPC = ("daemon.get_block_count",)
+
+    def update(self) -> Status:
+        pools = self.ctx.registry.all(role=self.args.role)
+        if not pools:
+            self.feedback_message = f"no {self.args.role} registered"
+            return Status.FAILURE
+        height = self.ctx.daemon.get_block_count()
+        previous = self.bb.get(self.args.output) if self.bb.exists(self.args.output) else None
+        if previous and height < previous["height"] + previous["blocks"] and len(pools) > 1:
+            pools = [p for p in pools if p["agent"] != previous["pool"]]
+        current = ipc.read_mining_signal(self.ctx.shared_dir)
+        seq = (current["seq"] + 1) if current else 1
+        pool = weighted_pick(self.ctx.rng, pools, self.args.weight)["agent"]
+        signal = ipc.write_mining_signal(self.ctx.shared_dir, seq=seq, pool=pool,
+                                         blocks=self.args.blocks, issued_at=self.now(),
+                                         height=height)
+        self.record("signal_issued", seq=seq, pool=pool, blocks=self.args.blocks, height=height)
+        self.write("output", signal)
+        return Status.SUCCESS
+
+
+class AwaitBlock(Leaf):
+    """Wait for the blocks a signal asked for.
+
+    Returns RUNNING (polling the block count every `poll`) until the chain has grown by the
+    signal's `blocks` since it was issued: SUCCESS. After `timeout` without them, journals
+    `block_late {seq, pool}` and returns FAILURE (so a Retry re-signals another pool).
+    """
+
+    PARAMS = {
+        "signal": key("blackboard key of the signal to wait for", default="signal"),
+        "timeout": duration("how long the pool has", default="30s"),
+        "poll": duration("time between polls", default="1s"),
+    }
+    INPUTS = ("signal",)
+    SHOWN = ("timeout",)
+    RPC = ("daemon.get_block_count",)
+
+    def initialise(self) -> None:
+        self.signal = self.read(self.args.signal)
+        self.deadline = self.now() + self.args.timeout
+
+    def update(self) -> Status:
+        if self.ctx.daemon.get_block_count() >= self.signal["height"] + self.signal["blocks"]:
+            return Status.SUCCESS
+        if self.now() >= self.deadline:
+            self.record("block_late", seq=self.signal["seq"], pool=self.signal["pool"])
+            return Status.FAILURE
+        return self.wake_at(min(self.deadline, self.now() + self.args.poll))
+
+
+class AwaitMiningSignal(Leaf):
+    """Wait for a mining signal addressed to this agent.
+
+    Returns RUNNING (re-reading shared/signals/mining.json every `poll`, no RPC) until a
+    signal with a seq newer than the last one handled names this agent, then SUCCESS with it
+    in `output`. The last seq handled is the `seq` of `output`.
+    """
+
+    PARAMS = {
+        "poll": duration("time between looks", default="500ms"),
+        "output": key("blackboard key for the signal", default="signal"),
+    }
+    OUTPUTS = {"output": "the signal {seq, pool, blocks, …}"}
+
+    def update(self) -> Status:
+        last = self.bb.get(self.args.output)["seq"] if self.bb.exists(self.args.output) else 0
+        signal = ipc.read_mining_signal(self.ctx.shared_dir)
+        if signal and signal["seq"] > last and signal["pool"] == self.ctx.agent_id:
+            self.write("output", signal)
+            return Status.SUCCESS
+        return self.wake_in(self.args.poll)
+
+
+class GenerateBlocks(Leaf):
+    """Mine `blocks` blocks paying `to` (regtest `generateblocks`).
+
+    One RPC. Journals `block_mined {seq, height, hash, blocks}` (seq from `signal` when the
+    blocks answer a signal) and returns SUCCESS, FAILURE on an RPC error.
+    """
+
+    PARAMS = {
+        "blocks": integer("how many blocks", minimum=1, default=1),
+        "to": string("address paid by the coinbase, e.g. \"{address}\""),
+        "signal": key("blackboard key of the signal being answered (its blocks win)"),
+    }
+    REQUIRED = ("to",)
+    INPUTS = ("signal",)
+    SHOWN = ("blocks",)
+    RPC = ("daemon.generateblocks",)
+
+    def update(self) -> Status:
+        signal = self.read(self.args.signal) if self.args.get("signal") else None
+        blocks = signal["blocks"] if signal else self.args.blocks
+        mined = self.ctx.daemon.generateblocks(blocks, self.args.to)
+        self.record("block_mined", seq=signal["seq"] if signal else None, blocks=blocks,
+                    height=mined["height"], hash=mined["blocks"][-1])
+        return Status.SUCCESS

@@ -1,0 +1,110 @@
+"""The registry of leaf types: built-in modules, the `monerosim.behaviours` entry-point group,
+and plugin modules named on the command line. The engine builds its JSON Schema from it, so a
+new leaf extends the tree language without touching the engine.
+"""
+from __future__ import annotations
+
+import importlib
+import inspect
+from types import ModuleType
+from typing import Iterable, Iterator
+
+from .base import Leaf
+
+__all__ = ["ENTRY_POINT_GROUP", "BUILTIN_MODULES", "BehaviourRegistry", "RegistryError", "default_registry"]
+
+ENTRY_POINT_GROUP = "monerosim.behaviours"
+# Modules whose Leaf subclasses are built in (Monero leaves join this list).
+BUILTIN_MODULES: tuple[str, ...] = (
+    "behaviours.core", "behaviours.daemon", "behaviours.wallet", "behaviours.peers",
+    "behaviours.mining", "behaviours.payments", "behaviours.shop",
+)
+
+
+class RegistryError(Exception):
+    """A plugin could not be loaded, or two leaves claim the same type name."""
+
+
+class BehaviourRegistry:
+    """Leaf classes by YAML type name, with where each came from."""
+
+    def __init__(self, reserved: Iterable[str] = ()):
+        self._leaves: dict[str, type[Leaf]] = {}
+        self._origin: dict[str, str] = {}
+        self.reserved = frozenset(reserved)
+
+    def register(self, cls: type[Leaf], origin: str | None = None) -> type[Leaf]:
+        """Add `cls` under its type name; RegistryError if the name is taken."""
+        if not (inspect.isclass(cls) and issubclass(cls, Leaf)):
+            raise RegistryError(f"{cls!r} is not a behaviours.base.Leaf subclass")
+        name = cls.type_name()
+        origin = origin or cls.__module__
+        if name in self.reserved:
+            raise RegistryError(f"{origin}: leaf type {name!r} is a built-in composite or decorator")
+        if name in self._leaves and self._leaves[name] is not cls:
+            raise RegistryError(f"{origin}: leaf type {name!r} is already defined by {self._origin[name]}")
+        self._leaves[name] = cls
+        self._origin[name] = origin
+        return cls
+
+    def register_module(self, module: ModuleType | str, origin: str | None = None) -> list[str]:
+        """Register every Leaf subclass defined in `module` (or listed in its LEAVES)."""
+        if isinstance(module, str):
+            try:
+                module = importlib.import_module(module)
+            except Exception as exc:  # noqa: BLE001 - report any plugin import failure
+                raise RegistryError(f"cannot import plugin module {module!r}: {type(exc).__name__}: {exc}") from exc
+        leaves = getattr(module, "LEAVES", None)
+        if leaves is None:
+            leaves = [obj for obj in vars(module).values()
+                      if inspect.isclass(obj) and issubclass(obj, Leaf) and obj is not Leaf
+                      and obj.__module__ == module.__name__ and not inspect.isabstract(obj)
+                      and not obj.__name__.startswith("_")]
+        return [self.register(cls, origin or module.__name__).type_name() for cls in leaves]
+
+    def load_entry_points(self) -> list[str]:
+        """Register what the `monerosim.behaviours` entry points name (a Leaf class or a module)."""
+        from importlib.metadata import entry_points
+        names: list[str] = []
+        for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+            try:
+                target = ep.load()
+            except Exception as exc:  # noqa: BLE001
+                raise RegistryError(f"entry point {ep.name} = {ep.value}: {type(exc).__name__}: {exc}") from exc
+            origin = f"entry point {ep.name} ({ep.value})"
+            if inspect.ismodule(target):
+                names += self.register_module(target, origin)
+            else:
+                names.append(self.register(target, origin).type_name())
+        return names
+
+    def get(self, name: str) -> type[Leaf] | None:
+        return self._leaves.get(name)
+
+    def origin(self, name: str) -> str:
+        return self._origin[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._leaves
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(self._leaves))
+
+    def __len__(self) -> int:
+        return len(self._leaves)
+
+    def items(self) -> list[tuple[str, type[Leaf]]]:
+        return sorted(self._leaves.items())
+
+
+def default_registry(plugins: Iterable[str] = (), *, entry_points: bool = True,
+                     reserved: Iterable[str] = ()) -> BehaviourRegistry:
+    """Built-in leaves, then entry-point plugins, then `plugins` (module names)."""
+    registry = BehaviourRegistry(reserved)
+    for module in BUILTIN_MODULES:
+        registry.register_module(module)
+    if entry_points:
+        registry.load_entry_points()
+    for module in plugins:
+        registry.register_module(module)
+    return registry

@@ -1,0 +1,323 @@
+"""tree-runner: run, validate, render a behaviour tree, or print the language's JSON Schema.
+
+    tree-runner TREE.yaml --agent ID [--daemon URL] [--wallet URL] [--shared DIR]
+                [--journal DIR] [--seed N] [--time-scale X] [--param k=v ...] [--log-level L]
+    tree-runner validate TREE...
+    tree-runner schema [-o FILE]
+    tree-runner render TREE -o OUT.{txt,utf8,dot,svg,png}
+    tree-runner leaves
+
+Every run option can also come from a MONEROSIM_* environment variable (see --help), so a
+Shadow process entry stays one line. Exit codes: 0 done (tree succeeded or the agent was
+stopped by a signal), 1 the tree failed, 2 bad input (nothing was run), 3 internal error.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+from .errors import LoadError, UsageError
+
+__all__ = ["main", "ENV"]
+
+COMMANDS = ("run", "validate", "schema", "render", "leaves")
+
+# option dest -> environment variable
+ENV = {
+    "tree": "MONEROSIM_TREE",
+    "agent": "MONEROSIM_AGENT",
+    "daemon": "MONEROSIM_DAEMON",
+    "wallet": "MONEROSIM_WALLET",
+    "shared": "MONEROSIM_SHARED",
+    "journal": "MONEROSIM_JOURNAL",
+    "seed": "MONEROSIM_SEED",
+    "time_scale": "MONEROSIM_TIME_SCALE",
+    "clock_origin": "MONEROSIM_CLOCK_ORIGIN",
+    "params_env": "MONEROSIM_PARAMS",
+    "log_level": "MONEROSIM_LOG_LEVEL",
+    "plugin": "MONEROSIM_PLUGINS",
+    "idle": "MONEROSIM_IDLE",
+    "stop_after": "MONEROSIM_STOP_AFTER",
+    "virtual": "MONEROSIM_VIRTUAL",
+    "rpc_timeout": "MONEROSIM_RPC_TIMEOUT",
+}
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tree-runner", description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command")
+
+    run = sub.add_parser("run", help="run TREE as one agent (the default command)")
+    run.add_argument("tree", nargs="?", help=f"tree file [{ENV['tree']}]")
+    run.add_argument("--agent", help=f"agent id: lowercase letters, digits, '-', '.' [{ENV['agent']}]")
+    run.add_argument("--daemon", help=f"monerod RPC URL, e.g. http://127.0.0.1:18081 [{ENV['daemon']}]")
+    run.add_argument("--wallet", help=f"monero-wallet-rpc URL [{ENV['wallet']}]")
+    run.add_argument("--shared", help=f"shared directory (registry, signals) [{ENV['shared']}]")
+    run.add_argument("--journal", help=f"journal directory; writes <dir>/<agent>.jsonl [{ENV['journal']}]")
+    run.add_argument("--seed", help=f"scenario seed (default 0) [{ENV['seed']}]")
+    run.add_argument("--time-scale", help="simulated seconds per real second (default 1: real time) "
+                                          f"[{ENV['time_scale']}]")
+    run.add_argument("--clock-origin", help="unix time where a scaled clock starts; give every agent "
+                                            f"of a run the same one [{ENV['clock_origin']}]")
+    run.add_argument("--virtual", action="store_true", default=None,
+                     help=f"virtual clock: never sleep, jump (dry runs) [{ENV['virtual']}=1]")
+    run.add_argument("--param", action="append", default=[], metavar="K=V",
+                     help=f"override a tree parameter; V is YAML (e.g. 5m, 0.2, "
+                          f"'{{exponential: {{mean: 5m}}}}') [{ENV['params_env']} as a JSON object]")
+    run.add_argument("--plugin", action="append", default=[], metavar="MODULE",
+                     help=f"import leaves from MODULE [{ENV['plugin']}, comma-separated]")
+    run.add_argument("--idle", help=f"sleep when running nodes asked for no wake time (default 5s) "
+                                    f"[{ENV['idle']}]")
+    run.add_argument("--stop-after", help=f"stop after this much engine time, e.g. 6h [{ENV['stop_after']}]")
+    run.add_argument("--rpc-timeout", help=f"RPC timeout, e.g. 30s [{ENV['rpc_timeout']}]")
+    run.add_argument("--log-level", help=f"debug, info, warning (default), error [{ENV['log_level']}]")
+
+    validate = sub.add_parser("validate", help="check tree files; print problems as file:line:col")
+    validate.add_argument("trees", nargs="+")
+    validate.add_argument("--param", action="append", default=[], metavar="K=V")
+    validate.add_argument("--plugin", action="append", default=[], metavar="MODULE")
+    validate.add_argument("-q", "--quiet", action="store_true", help="print problems only")
+
+    schema = sub.add_parser("schema", help="print the JSON Schema of tree files (for editors)")
+    schema.add_argument("-o", "--output", help="write to this file instead of stdout")
+    schema.add_argument("--plugin", action="append", default=[], metavar="MODULE")
+
+    render = sub.add_parser("render", help="draw a tree: OUT's suffix picks .txt (ASCII), .utf8 "
+                                           "(Unicode), .dot, .svg or .png")
+    render.add_argument("tree")
+    render.add_argument("-o", "--output", required=True)
+    render.add_argument("--param", action="append", default=[], metavar="K=V")
+    render.add_argument("--plugin", action="append", default=[], metavar="MODULE")
+
+    leaves = sub.add_parser("leaves", help="list the leaf types this engine knows")
+    leaves.add_argument("--plugin", action="append", default=[], metavar="MODULE")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help")):
+        argv.insert(0, "run")
+    args = _parser().parse_args(argv)
+    try:
+        return _dispatch(args)
+    except (LoadError, UsageError) as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 0
+    except Exception as exc:  # noqa: BLE001 - one line, not a traceback, unless debugging
+        from behaviours.registry import RegistryError
+        if isinstance(exc, RegistryError):
+            print(f"tree-runner: {exc}", file=sys.stderr)
+            return 2
+        print(f"tree-runner: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        if logging.getLogger().isEnabledFor(logging.DEBUG):
+            raise
+        return 3
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "schema":
+        text = json.dumps(_catalogue(args.plugin).schema(), indent=2, ensure_ascii=False) + "\n"
+        if args.output:
+            out = Path(args.output)
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(text, encoding="utf-8")
+        else:
+            sys.stdout.write(text)
+        return 0
+    if args.command == "leaves":
+        cat = _catalogue(args.plugin)
+        for name, cls in cat.registry.items():
+            print(f"{name:20} {cls.summary()}")
+        return 0
+    if args.command == "validate":
+        return _validate(args)
+    if args.command == "render":
+        from .language import load_tree
+        from .render import render_file
+        tree = load_tree(args.tree, _params(args.param), catalogue=_catalogue(args.plugin))
+        render_file(tree, args.output, _catalogue(args.plugin))
+        return 0
+    return _run(args)
+
+
+_CATALOGUES: dict[tuple, Any] = {}
+
+
+def _catalogue(plugins: Sequence[str]):
+    from behaviours.registry import default_registry
+
+    from .schema import ENGINE_NODES, Catalogue
+    key = tuple(plugins)
+    if key not in _CATALOGUES:
+        if not plugins:
+            from .language import default_catalogue
+            _CATALOGUES[key] = default_catalogue()
+        else:
+            _CATALOGUES[key] = Catalogue(default_registry(plugins, reserved=ENGINE_NODES))
+    return _CATALOGUES[key]
+
+
+def _params(pairs: Sequence[str], env_json: str | None = None) -> dict[str, Any]:
+    from .yamlload import parse_value
+    params: dict[str, Any] = {}
+    if env_json:
+        try:
+            loaded = json.loads(env_json)
+        except ValueError as exc:
+            raise UsageError(f"{ENV['params_env']}: not a JSON object: {exc}") from None
+        if not isinstance(loaded, dict):
+            raise UsageError(f"{ENV['params_env']}: expected a JSON object of parameters")
+        params.update(loaded)
+    for pair in pairs:
+        name, sep, text = pair.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise UsageError(f"--param {pair!r}: write NAME=VALUE")
+        try:
+            params[name] = parse_value(text, f"--param {name}")
+        except LoadError as exc:
+            raise UsageError(f"--param {name}: {exc.problems[0].message}") from None
+    return params
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from .language import load_tree
+    cat = _catalogue(args.plugin)
+    params = _params(args.param)
+    failed = False
+    for path in args.trees:
+        try:
+            tree = load_tree(path, params, catalogue=cat, require_root=False)
+        except LoadError as exc:
+            print(str(exc), file=sys.stderr)
+            failed = True
+            continue
+        for warning in tree.warnings:
+            print(str(warning), file=sys.stderr)
+        if not args.quiet:
+            count = sum(1 for _ in tree.root.walk()) if tree.root else 0
+            print(f"{path}: ok ({count} nodes)" if tree.root else f"{path}: ok (subtrees only)")
+    return 2 if failed else 0
+
+
+def _option(args: argparse.Namespace, dest: str, default: Any = None) -> Any:
+    value = getattr(args, dest, None)
+    if value in (None, [], ""):
+        value = os.environ.get(ENV[dest]) or None
+    return default if value is None else value
+
+
+def _run(args: argparse.Namespace) -> int:
+    level = str(_option(args, "log_level", "warning")).upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        raise UsageError(f"--log-level {level.lower()}: use debug, info, warning or error")
+    logging.basicConfig(level=level, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    tree_path = _option(args, "tree")
+    if not tree_path:
+        raise UsageError(f"tree-runner: give a tree file (or set {ENV['tree']}); see tree-runner --help")
+    agent_id = _option(args, "agent")
+    if not agent_id:
+        raise UsageError(f"tree-runner: --agent ID is required (or set {ENV['agent']})")
+    import ipc
+    try:
+        ipc.validate_agent_id(agent_id)
+    except ipc.InvalidAgentId as exc:
+        raise UsageError(f"--agent: {exc}") from None
+    from behaviours.values import DurationError, parse_duration
+    plugins = list(args.plugin)
+    env_plugins = os.environ.get(ENV["plugin"])
+    if not plugins and env_plugins:
+        plugins = [p.strip() for p in env_plugins.split(",") if p.strip()]
+
+    def seconds(dest: str, default: float | None) -> float | None:
+        raw = _option(args, dest)
+        if raw is None:
+            return default
+        try:
+            return parse_duration(float(raw) if _is_number(raw) else raw)
+        except DurationError as exc:
+            raise UsageError(f"--{dest.replace('_', '-')}: {exc}") from None
+
+    def number(dest: str, default: float | None) -> float | None:
+        raw = _option(args, dest)
+        if raw is None:
+            return default
+        if not _is_number(raw):
+            raise UsageError(f"--{dest.replace('_', '-')}: expected a number, got {raw!r}")
+        return float(raw)
+
+    idle = seconds("idle", 5.0)
+    stop_after = seconds("stop_after", None)
+    rpc_timeout = seconds("rpc_timeout", 30.0)
+    time_scale = number("time_scale", None)
+    if time_scale is not None and not time_scale > 0:
+        raise UsageError(f"--time-scale: must be above 0, got {time_scale:g}")
+    origin = number("clock_origin", None)
+    virtual = bool(args.virtual) or os.environ.get(ENV["virtual"], "") not in ("", "0", "false")
+    seed_raw = _option(args, "seed", "0")
+    seed: Any = int(seed_raw) if str(seed_raw).lstrip("-").isdigit() else seed_raw
+
+    from .language import load_tree
+    cat = _catalogue(plugins)
+    tree = load_tree(tree_path, _params(args.param, os.environ.get(ENV["params_env"])), catalogue=cat)
+    for warning in tree.warnings:
+        print(str(warning), file=sys.stderr)
+    daemon_url, wallet_url = _option(args, "daemon"), _option(args, "wallet")
+    _check_endpoints(tree, cat, daemon_url, wallet_url)
+
+    from behaviours.base import AgentContext
+
+    from .clock import make_clock
+    from .runner import Agent, make_rng
+    clock = make_clock(time_scale, virtual=virtual, origin=origin)
+    journal_dir = _option(args, "journal")
+    journal = None
+    if journal_dir:
+        try:
+            journal = ipc.JournalWriter(ipc.journal_path(journal_dir, agent_id), clock=clock.now, agent=agent_id)
+        except OSError as exc:
+            raise UsageError(f"--journal {journal_dir}: {exc.strerror or exc}") from None
+    ctx = AgentContext(agent_id, role=tree.role, clock=clock, rng=make_rng(seed, agent_id),
+                       journal=journal, shared_dir=_option(args, "shared"), daemon_url=daemon_url,
+                       wallet_url=wallet_url, rpc_timeout=rpc_timeout, params=tree.params,
+                       logger=logging.getLogger(f"monerosim.agent.{agent_id}"))
+    agent = Agent(tree, ctx, clock, cat, idle=idle, seed=seed)
+    until = clock.now() + stop_after if stop_after is not None else None
+    status = agent.run(until=until, handle_signals=True)
+    return 1 if agent.stop_reason == "finished" and status.value == "FAILURE" else 0
+
+
+def _check_endpoints(tree, cat, daemon_url: str | None, wallet_url: str | None) -> None:
+    """A tree whose leaves call RPC needs the matching URL: say so before starting."""
+    problems = []
+    for node in tree.root.walk():
+        leaf = cat.registry.get(node.type) if node.kind == "leaf" else None
+        calls = leaf.RPC if leaf is not None else ()
+        for endpoint, url, flag in (("daemon", daemon_url, "--daemon"), ("wallet", wallet_url, "--wallet")):
+            if not url and any(c.startswith(endpoint + ".") for c in calls):
+                problems.append(f"{node.where}: {node.path}: {node.type} calls the {endpoint} RPC: pass "
+                                f"{flag} URL (or set {ENV[endpoint]})")
+    if problems:
+        raise UsageError("\n".join(sorted(set(problems))))
+
+
+def _is_number(text: Any) -> bool:
+    try:
+        float(text)
+        return True
+    except (TypeError, ValueError):
+        return False
+
+
+if __name__ == "__main__":
+    sys.exit(main())

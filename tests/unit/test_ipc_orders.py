@@ -1,0 +1,23 @@
+from ipc import OrderBookWriter, OrderIndex
+
+
+def test_index_matches_payment_ids_across_users_incrementally(tmp_path):
+    clock = iter(range(100)).__next__
+    alice = OrderBookWriter(tmp_path, "user-0", clock)
+    bob = OrderBookWriter(tmp_path, "user-1", clock)
+    index = OrderIndex(tmp_path)
+    assert index.refresh() == 0 and index.get("aa" * 8) is None
+
+    alice.append("order_placed", payment_id="aa" * 8, shop="shop-0", amount=5)
+    bob.append("order_placed", payment_id="bb" * 8, shop="shop-1", amount=7)
+    assert index.refresh() == 2
+    assert index.get("aa" * 8)["agent"] == "user-0"
+    assert (index.get("bb" * 8)["shop"], index.get("bb" * 8)["amount"]) == ("shop-1", 7)
+
+    bob.append("order_cancelled", payment_id="bb" * 8, code=-37)
+    alice.append("order_placed", payment_id="cc" * 8, shop="shop-1", amount=1)
+    assert index.refresh() == 2
+    assert index.get("bb" * 8)["cancelled"] is True
+    assert index.get("cc" * 8)["agent"] == "user-0"
+    assert "cancelled" not in index.get("aa" * 8)
+    assert index.refresh() == 0
