@@ -26,13 +26,21 @@ $(STAMP): setup.cfg pyproject.toml
 deps: system $(STAMP)
 
 run: deps
-	$(VENV)/bin/monerosim demo
+	$(VENV)/bin/monerosim run scenarios/small.yaml
 
 test: deps
 	$(PY) -m pytest
 
 bench: deps
 	$(PY) -m bench
+
+ROLE_TREES := controller pool user marketplace
+
+# Pictures of the role trees for docs/roles.md.
+docs: deps
+	@mkdir -p docs/trees
+	@for t in $(ROLE_TREES); do $(VENV)/bin/tree-runner render trees/$$t.yaml -o docs/trees/$$t.svg || exit 1; done
+	@echo "docs/trees/{$$(echo $(ROLE_TREES) | tr ' ' ,)}.svg"
 
 # The editor schema follows the leaf registry; a test checks it is current.
 schema: deps

@@ -236,6 +236,9 @@ class Leaf(py_trees.behaviour.Behaviour):
         if missing:
             raise TypeError(f"{self.type_name()} needs {', '.join(missing)}")
         defaults = {p: s["default"] for p, s in self.PARAMS.items() if "default" in s and p not in params}
+        for p in defaults:   # as the loader does: a duration default ("1s") becomes seconds
+            if self.PARAMS[p].get("x-kind") == "duration":
+                defaults[p] = parse_duration(defaults[p])
         self.params: dict[str, Any] = {**params, **defaults}
         self.args: Args = Args()
         self.ctx: AgentContext | None = None

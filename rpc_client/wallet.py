@@ -5,8 +5,9 @@ from typing import Iterable
 
 from .session import RpcEndpoint
 
-# Destinations per `transfer` the wallet accepts; beyond this use transfer_split.
-MAX_DESTINATIONS = 16
+# A transaction has at most 16 outputs, change included: 16 destinations plus change is
+# refused (-18, measured), so one `transfer` pays at most 15. Beyond that use transfer_split.
+MAX_DESTINATIONS = 15
 
 
 def _destinations(destinations: Iterable[tuple[str, int]]) -> list[dict]:
@@ -61,7 +62,7 @@ class WalletClient(RpcEndpoint):
     # -- sending --------------------------------------------------------------------------
     def transfer(self, destinations: Iterable[tuple[str, int]], *, priority: int = 0,
                  ring_size: int = 16, get_tx_key: bool = False, **extra) -> dict:
-        """Send to ≤16 (address, atomic amount) pairs in one transaction.
+        """Send to ≤15 (address, atomic amount) pairs in one transaction (16 outputs with change).
         Returns {tx_hash, amount, fee, …}. Never repeated on a lost answer."""
         params = {"destinations": _destinations(destinations), "priority": priority,
                   "ring_size": ring_size, "get_tx_key": get_tx_key, **extra}

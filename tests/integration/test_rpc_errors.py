@@ -100,3 +100,12 @@ def expect_auth(client):
     with pytest.raises(AuthError) as err:
         client.get_address()
     return err.value
+
+
+def test_sixteen_destinations_plus_change_is_too_many(chain, payee):
+    """16 outputs is the limit with the change output: MAX_DESTINATIONS leaves room for it."""
+    from rpc_client import MAX_DESTINATIONS
+    expect(TooManyDestinations, -18,
+           lambda: chain.miner.transfer([(payee, to_atomic("0.001"))] * 16))
+    sent = chain.miner.transfer([(payee, to_atomic("0.001"))] * MAX_DESTINATIONS)
+    assert sent["amount"] == to_atomic("0.001") * MAX_DESTINATIONS

@@ -1,0 +1,154 @@
+"""One tree-runner process of a local run: its command line, environment, and how it ended."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .processes import WalletProcess, _die_with_parent
+from .scenario import AgentSpec
+
+__all__ = ["AgentProcess", "agent_argv", "agent_env", "describe_exit", "REPO_ROOT", "OK", "FINISHED",
+           "CRASHED", "KILLED", "FAILED", "BAD_OUTCOMES"]
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+# outcomes: OK stopped by the launcher with exit 0; FINISHED its tree ended by itself with exit 0;
+# CRASHED exited non-zero or died by a signal before it was asked to stop; KILLED ignored
+# SIGTERM for the grace period; FAILED exited non-zero after SIGTERM.
+OK, FINISHED, CRASHED, KILLED, FAILED = "ok", "finished", "crashed", "killed", "failed"
+BAD_OUTCOMES = (CRASHED, KILLED, FAILED)
+
+
+def agent_env(base: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment every agent gets: the project importable, no MONEROSIM_* leaking in from
+    the caller's shell (the command line says everything), as under Shadow (DESIGN §3)."""
+    env = {k: v for k, v in (os.environ if base is None else base).items()
+           if not k.startswith("MONEROSIM_")}
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH")) if p)
+    env.update(PYTHONUNBUFFERED="1", PYTHONHASHSEED="0", MALLOC_ARENA_MAX="1")
+    return env
+
+
+def describe_exit(code: int) -> str:
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit code {code}"
+
+
+@dataclass
+class AgentProcess:
+    spec: AgentSpec
+    argv: list[str]
+    log_path: Path
+    wallet: WalletProcess | None = None
+    journal: Path | None = None              # <journals>/<id>.jsonl
+    popen: subprocess.Popen | None = field(default=None, repr=False)
+    started_at: float | None = None          # unix time
+    stopped_at: float | None = None          # unix time the exit was noticed
+    term_at: float | None = None             # monotonic time SIGTERM was sent
+    outcome: str | None = None
+    detail: str = ""
+
+    @property
+    def id(self) -> str:
+        return self.spec.id
+
+    @property
+    def exit_code(self) -> int | None:
+        return None if self.popen is None else self.popen.returncode
+
+    def alive(self) -> bool:
+        return self.popen is not None and self.outcome is None
+
+    def start(self, env: dict[str, str], cwd: Path) -> None:
+        """Start the process (from the main thread: PR_SET_PDEATHSIG follows the parent thread)."""
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.log_path, "ab") as out:
+            self.popen = subprocess.Popen(self.argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+                                          stdout=out, stderr=subprocess.STDOUT,
+                                          start_new_session=True, preexec_fn=_die_with_parent)
+        self.started_at = time.time()
+
+    def terminate(self) -> None:
+        """SIGTERM once; the grace period counts from here."""
+        if self.alive() and self.term_at is None:
+            self.term_at = time.monotonic()
+            self.popen.send_signal(signal.SIGTERM)
+
+    def reap(self, grace: float) -> bool:
+        """Notice an exit (classify it) or kill after `grace` seconds of SIGTERM. True if it just ended."""
+        if not self.alive():
+            return False
+        code = self.popen.poll()
+        if code is None:
+            if self.term_at is None or time.monotonic() - self.term_at < grace:
+                return False
+            self.popen.kill()
+            self.outcome, self.detail = KILLED, f"did not stop within {grace:g} s of SIGTERM; killed"
+            try:
+                self.popen.wait(5)
+            except subprocess.TimeoutExpired:   # unkillable (D state): give up on it, bounded
+                self.detail += ", but it has not died yet"
+            self.stopped_at = time.time()
+            return True
+        self.stopped_at = time.time()
+        if self.term_at is None:
+            self.outcome = FINISHED if code == 0 else CRASHED
+            self.detail = "its tree finished" if code == 0 else f"crashed: {describe_exit(code)}"
+        elif code == -signal.SIGTERM and not self.journaled_start():
+            self.outcome, self.detail = OK, "stopped while starting (before its SIGTERM handler)"
+        else:
+            self.outcome = OK if code == 0 else FAILED
+            self.detail = "" if code == 0 else f"{describe_exit(code)} after SIGTERM"
+        return True
+
+    def journaled_start(self) -> bool:
+        """Whether the agent got as far as journaling agent_started."""
+        if self.journal is None:
+            return True
+        try:
+            with open(self.journal, "rb") as f:
+                return b'"agent_started"' in f.readline()
+        except OSError:
+            return False
+
+    def tail(self, lines: int = 5) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def record(self) -> dict:
+        """This agent's entry in run.json."""
+        wallet = None
+        if self.wallet is not None:
+            wallet = {"url": self.wallet.url, "rpc_port": self.wallet.rpc_port, "pid": self.wallet.pid,
+                      "exit_code": self.wallet.popen.returncode if self.wallet.popen else None}
+        return {"id": self.id, "group": self.spec.group, "tree": str(self.spec.tree),
+                "params": self.spec.params, "stop": self.spec.stop, "argv": self.argv,
+                "log": str(self.log_path), "pid": self.popen.pid if self.popen else None,
+                "started_at": self.started_at, "stopped_at": self.stopped_at,
+                "exit_code": self.exit_code, "outcome": self.outcome, "detail": self.detail,
+                "wallet": wallet}
+
+
+def agent_argv(spec: AgentSpec, *, daemon_url: str, wallet_url: str | None, shared: Path,
+               journals: Path, seed: int, time_scale: float, clock_origin: float,
+               python: str = sys.executable) -> list[str]:
+    """tree-runner's command line for `spec` (run as `python -m engine` until the console script exists)."""
+    argv = [python, "-m", "engine", "run", str(spec.tree), "--agent", spec.id,
+            "--daemon", daemon_url, "--shared", str(shared), "--journal", str(journals),
+            "--seed", str(seed), "--time-scale", f"{time_scale:g}",
+            "--clock-origin", f"{clock_origin:.6f}"]
+    if wallet_url:
+        argv += ["--wallet", wallet_url]
+    for module in spec.plugins:
+        argv += ["--plugin", module]
+    return argv + spec.param_args()

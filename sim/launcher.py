@@ -1,0 +1,341 @@
+"""`monerosim run`: a scenario as local processes — one regtest monerod, a monero-wallet-rpc per
+wallet-using agent, one tree-runner per agent — with live progress, an orderly stop and a summary.
+
+Timeline (real seconds = simulated / time_scale, all agents share one clock origin):
+    start daemon → start wallet-rpcs together, wait for each → start agents group by group
+    run `duration` → SIGTERM `stop: early` agents → `drain` later SIGTERM the rest
+    (SIGKILL after AGENT_GRACE) → stop wallet-rpcs (SIGTERM stores the wallet) → stop monerod.
+Ctrl-C / SIGTERM stops in that order at once (exit 130 / 143); a second one kills the agents.
+An agent that exits non-zero or dies by a signal before it is asked to stop crashed: the run
+goes on, and the launcher exits 1 at the end naming it.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+import ipc
+from rpc_client import DaemonClient, RpcError
+
+from .agents import BAD_OUTCOMES, FINISHED, AgentProcess, agent_argv, agent_env, describe_exit
+from .processes import DaemonProcess, ProcessError, Supervisor
+from .progress import Display, Progress
+from .scenario import STOP_EARLY, Scenario
+from .summary import short_duration
+
+__all__ = ["Launcher", "run_scenario", "default_run_dir", "RUN_DIRS", "AGENT_GRACE", "POLL"]
+
+POLL = 0.5              # seconds between looks at the processes and journals
+AGENT_GRACE = 10.0      # seconds an agent gets between SIGTERM and SIGKILL (the engine needs < 5)
+DAEMON = "daemon"       # daemons/<host>/: one shared daemon locally (issue 5 adds per-host ones)
+RUN_DIRS = ("shared/registry", "shared/signals", "journals", "wallets", "ringdb", "daemons", "logs")
+
+
+class Launcher:
+    """One local run of `scenario` in `run_dir` (an empty or missing directory)."""
+
+    def __init__(self, scenario: Scenario, run_dir: str | os.PathLike, *,
+                 time_scale: float | None = None, duration: float | None = None,
+                 display: Display | None = None, agent_grace: float = AGENT_GRACE,
+                 python: str = sys.executable):
+        self.scenario = scenario
+        self.run_dir = Path(run_dir).resolve()
+        self.time_scale = float(time_scale or scenario.time_scale)
+        self.duration = scenario.duration if duration is None else float(duration)
+        self.drain = scenario.drain
+        self.display = display or Display()
+        self.agent_grace = agent_grace
+        self.python = python
+        self.agents: list[AgentProcess] = []
+        self.daemon: DaemonProcess | None = None
+        self.wallet_stops: dict[str, dict] = {}
+        self.failures: list[str] = []          # what went wrong outside the agents
+        self.signal: int | None = None         # the signal that interrupted the run
+        self.status = "starting"
+        self.clock_origin: float | None = None
+        self.started_at = time.time()
+        self.stopped_at: float | None = None
+        self.final_height: int | None = None
+        self.progress: Progress | None = None
+        self._origin_mono = time.monotonic()
+        self._fatal = False
+        self._hurry = False
+        self._wake = threading.Event()
+        self._dead_wallets: set[str] = set()
+        self._ready_wallets: set[str] = set()
+
+    # ------------------------------------------------------------ the run
+    def run(self) -> int:
+        """Start, run, stop; returns the exit code (0, 1 on a crash or failure, 128+signal)."""
+        previous = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            self._prepare()
+            with Supervisor(self.run_dir) as supervisor:
+                try:
+                    self._start(supervisor)
+                    if not self.stopping:
+                        self.status = "running"
+                        self._write_run_json()
+                        self._run_phases()
+                except (ProcessError, OSError) as exc:
+                    self._fail(f"could not start: {exc}")
+                finally:
+                    self._stop_agents()
+                    self._read_final_height()
+                    self._stop_monero(supervisor)
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            if self.progress is not None:
+                self.progress.close()
+            self.display.end()
+            self.stopped_at = time.time()
+            self.status = ("interrupted" if self.signal else
+                           "failed" if self.failures or self.crashed() else "stopped")
+            self._write_run_json()
+        return self.exit_code()
+
+    @property
+    def stopping(self) -> bool:
+        return self.signal is not None or self._fatal
+
+    def exit_code(self) -> int:
+        if self.signal is not None:
+            return 128 + self.signal
+        return 1 if self.failures or self.crashed() else 0
+
+    def crashed(self) -> list[AgentProcess]:
+        """Agents that crashed, ignored SIGTERM, or exited non-zero when stopped."""
+        return [a for a in self.agents if a.outcome in BAD_OUTCOMES]
+
+    def _on_signal(self, signum: int, _frame) -> None:
+        if self.stopping:
+            self._hurry = True          # a second Ctrl-C: no more grace for the agents
+        if self.signal is None:
+            self.signal = signum
+        self._wake.set()
+
+    def _fail(self, message: str) -> None:
+        self.failures.append(message)
+        self._fatal = True
+        self.display.say(f"monerosim: {message}", always=True)
+
+    def _prepare(self) -> None:
+        for sub in RUN_DIRS:
+            (self.run_dir / sub).mkdir(parents=True, exist_ok=True)
+        (self.run_dir / "scenario.yaml").write_text(self.scenario.text, encoding="utf-8")
+        self._write_run_json()
+
+    def _start(self, supervisor: Supervisor) -> None:
+        say = self.display.say
+        say(f"run directory {self.run_dir}")
+        self.daemon = supervisor.start_daemon(DAEMON)
+        self.progress = Progress(self.run_dir, self.daemon.url)
+        say(f"monerod (regtest) at {self.daemon.url}")
+        specs = self.scenario.agents()
+        wallets = {s.id: supervisor.start_wallet_rpc(s.id, self.daemon, wait=False)
+                   for s in specs if s.wallet}
+        for name, wallet in wallets.items():
+            if self.stopping:
+                return
+            wallet.wait_ready(supervisor.ready_timeout)
+            self._ready_wallets.add(name)
+        if wallets:
+            say(f"{len(wallets)} monero-wallet-rpc ready")
+        self.clock_origin, self._origin_mono = time.time(), time.monotonic()
+        env = agent_env()
+        for spec in specs:
+            if self.stopping:
+                return
+            wallet = wallets.get(spec.id)
+            argv = agent_argv(spec, daemon_url=self.daemon.url, wallet_url=wallet.url if wallet else None,
+                              shared=self.run_dir / "shared", journals=self.run_dir / "journals",
+                              seed=self.scenario.seed, time_scale=self.time_scale,
+                              clock_origin=self.clock_origin, python=self.python)
+            agent = AgentProcess(spec, argv, self.run_dir / "logs" / f"agent-{spec.id}.log", wallet,
+                                 ipc.journal_path(self.run_dir / "journals", spec.id))
+            self.agents.append(agent)
+            agent.start(env, self.run_dir)
+        real = (self.duration + self.drain) / self.time_scale
+        drain = f" + {short_duration(self.drain)} drain" if self.drain else ""
+        say(f"{_n(len(self.agents), 'agent')} started; {short_duration(self.duration)}{drain} "
+            f"simulated at x{self.time_scale:g} = {short_duration(real)} real")
+
+    def _run_phases(self) -> None:
+        end = self._origin_mono + self.duration / self.time_scale
+        self._watch(until=end)
+        early = [a for a in self.agents if a.spec.stop == STOP_EARLY and a.alive()]
+        if self.stopping:
+            return
+        if early:
+            self.display.say(f"stopping {_n(len(early), 'early agent')}; the rest drain "
+                             f"{short_duration(self.drain)}")
+        for agent in early:
+            agent.terminate()
+        self._watch(until=end + self.drain / self.time_scale)
+
+    def _watch(self, until: float) -> None:
+        """Look after the processes and show progress until `until` (monotonic) or a stop."""
+        while not self.stopping:
+            self._reap()
+            self._check_monero()
+            self._show()
+            left = until - time.monotonic()
+            if left <= 0:
+                return
+            self._wake.wait(min(POLL, left))
+            self._wake.clear()
+
+    def _reap(self) -> None:
+        grace = 0.0 if self._hurry else self.agent_grace
+        for agent in self.agents:
+            if agent.reap(grace):
+                if agent.outcome in BAD_OUTCOMES:
+                    tail = agent.tail(3)
+                    self.display.say(f"monerosim: agent {agent.id} {agent.detail}; log {agent.log_path}"
+                                     + (f"\n  | " + tail.replace("\n", "\n  | ") if tail else ""),
+                                     always=True)
+                elif agent.outcome == FINISHED and not agent.term_at:
+                    self.display.say(f"agent {agent.id}: its tree finished")
+
+    def _check_monero(self) -> None:
+        if self.daemon is not None and not self.daemon.alive():
+            self._fail(f"monerod ended ({describe_exit(self.daemon.popen.returncode)}) during the run; "
+                       f"stopping (log {self.daemon.log_path})")
+        for agent in self.agents:
+            w = agent.wallet
+            if w is not None and not w.alive() and agent.id not in self._dead_wallets:
+                self._dead_wallets.add(agent.id)
+                self.failures.append(f"monero-wallet-rpc of {agent.id} ended "
+                                     f"({describe_exit(w.popen.returncode)}) during the run (log {w.log_path})")
+                self.display.say(f"monerosim: {self.failures[-1]}", always=True)
+
+    def _show(self) -> None:
+        if self.progress is None or self.display.quiet:
+            return
+        self.progress.poll()
+        total = self.duration + self.drain
+        elapsed = min(total, (time.monotonic() - self._origin_mono) * self.time_scale)
+        up = sum(1 for a in self.agents if a.alive())
+        self.display.progress(self.progress.line(elapsed, total, up, len(self.agents)))
+
+    # ------------------------------------------------------------ stopping
+    def _stop_agents(self) -> None:
+        """SIGTERM every agent still running; wait, killing any that outlives the grace period."""
+        running = [a for a in self.agents if a.alive()]
+        if running:
+            self.display.say(f"stopping {_n(len(running), 'agent')}")
+        for agent in running:
+            agent.terminate()
+        while any(a.alive() for a in self.agents):
+            self._reap()
+            self._show()
+            self._wake.wait(POLL / 5)
+            self._wake.clear()
+
+    def _read_final_height(self) -> None:
+        if self.daemon is None or not self.daemon.alive():
+            return
+        try:
+            with DaemonClient(self.daemon.url, timeout=2, retries=0) as rpc:
+                self.final_height = int(rpc.get_info()["height"])
+        except (RpcError, KeyError, TypeError, ValueError):
+            pass
+
+    def _stop_monero(self, supervisor: Supervisor) -> None:
+        """Wallet-rpcs (each stores its open wallet on SIGTERM), then the daemon."""
+        if supervisor.wallets:
+            self.display.say(f"stopping {len(supervisor.wallets)} monero-wallet-rpc, then monerod")
+        supervisor.stop_all()
+        for name, wallet in supervisor.wallets.items():
+            code = wallet.popen.returncode if wallet.popen else None
+            saved = True if wallet.closed_wallet else _wallet_saved(wallet.log_path)
+            self.wallet_stops[name] = {"exit_code": code, "saved": saved}
+            if name in self._dead_wallets or name not in self._ready_wallets:
+                continue                # reported already / stopped while starting (interrupted)
+            if code in (-signal.SIGABRT, -signal.SIGKILL) and saved:
+                # wallet-rpc 0.18.0.0 can abort (boost lock_error) or hang in its teardown after
+                # the wallet was saved: the wallet is safe, so this is noted, not a failure.
+                self.wallet_stops[name]["note"] = f"{describe_exit(code)} after saving"
+                self.display.say(f"note: monero-wallet-rpc of {name} {describe_exit(code)} "
+                                 f"after saving its wallet")
+            elif code not in (0, None):
+                self.failures.append(f"monero-wallet-rpc of {name} stopped badly ({describe_exit(code)})")
+            elif saved is False:
+                self.failures.append(f"monero-wallet-rpc of {name} did not finish saving its wallet "
+                                     f"(log {wallet.log_path})")
+        if self.daemon is not None and self.daemon.popen is not None \
+                and self.daemon.popen.returncode not in (0, None) and not self._fatal:
+            self.failures.append(f"monerod stopped badly ({describe_exit(self.daemon.popen.returncode)})")
+
+    # ------------------------------------------------------------ run.json
+    def record(self) -> dict:
+        d = self.daemon
+        daemon = None if d is None else {
+            "name": d.name, "url": d.url, "rpc_port": d.rpc_port, "p2p_port": d.p2p_port,
+            "pid": d.pid, "data_dir": str(d.workdir), "exit_code": d.popen.returncode if d.popen else None}
+        agents = [a.record() for a in self.agents]
+        for entry in agents:
+            if entry["wallet"] is not None:
+                entry["wallet"].update(self.wallet_stops.get(entry["id"], {}))
+        return {"scenario": self.scenario.name, "scenario_file": str(self.scenario.path.resolve()),
+                "description": self.scenario.description, "seed": self.scenario.seed,
+                "duration": self.duration, "drain": self.drain, "time_scale": self.time_scale,
+                "clock_origin": self.clock_origin, "started_at": self.started_at,
+                "stopped_at": self.stopped_at, "status": self.status,
+                "exit_code": self.exit_code() if self.stopped_at else None,
+                "interrupted_by": signal.Signals(self.signal).name if self.signal else None,
+                "final_height": self.final_height, "daemon": daemon, "agents": agents,
+                "crashed": [a.id for a in self.crashed()], "failures": self.failures}
+
+    def _write_run_json(self) -> None:
+        path = self.run_dir / "run.json"
+        tmp = path.with_name(f".run.json.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(self.record(), indent=2) + "\n", encoding="utf-8")
+        os.replace(tmp, path)
+
+
+def _n(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def _wallet_saved(log_path: Path) -> bool | None:
+    """From a stopped wallet-rpc's output: True it reported "Successfully saved" (it does so on
+    SIGTERM, with or without an open wallet), False it began saving and did not finish, None it
+    never got that far (e.g. killed)."""
+    try:
+        text = log_path.read_text(errors="replace")
+    except OSError:
+        return None
+    if "Successfully saved" in text:
+        return True
+    return False if "Saving wallet" in text else None
+
+
+def default_run_dir(scenario: Scenario) -> Path:
+    return Path("runs") / f"{scenario.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def run_scenario(scenario: Scenario, run_dir: Path, *, time_scale: float | None = None,
+                 duration: float | None = None, quiet: bool = False) -> int:
+    """Run, then print the summary (stdout), write summary.json and name crashed agents (stderr)."""
+    from .summary import format_summary, summarize
+    launcher = Launcher(scenario, run_dir, time_scale=time_scale, duration=duration,
+                        display=Display(quiet=quiet))
+    code = launcher.run()
+    summary = summarize(launcher.run_dir)
+    (launcher.run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    print(format_summary(summary), flush=True)
+    for agent in launcher.crashed():
+        print(f"monerosim: agent {agent.id} {agent.detail} (log {agent.log_path})", file=sys.stderr)
+    for failure in launcher.failures:
+        print(f"monerosim: {failure}", file=sys.stderr)
+    if launcher.signal:
+        print(f"monerosim: interrupted by {signal.Signals(launcher.signal).name}; everything stopped",
+              file=sys.stderr)
+    return code

@@ -1,0 +1,290 @@
+"""Scenario files: which agents a run has, how long it lasts, at what time scale.
+
+    version: 1
+    name: small
+    seed: 42
+    duration: 20m          # simulated time the agents run
+    drain: 3m              # then `stop: early` groups stop; the rest run `drain` longer
+    time_scale: 10         # local runs: simulated seconds per real second
+    groups:                # started in this order
+      - {name: pool, tree: ../trees/pool.yaml, count: 2, params: {hashrate: [60, 40]}}
+
+Loaded with the engine's strict YAML (duplicate keys, tags, YAML 1.1 surprises are errors) and
+checked against SCHEMA; every problem is a `Problem` (`file:line:col: path: message`), raised
+together as one `LoadError`.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+import ipc
+from behaviours.values import DurationError, parse_duration
+from engine.errors import LoadError, Problem, did_you_mean
+from engine.yamlload import Document, format_path, load_file
+
+__all__ = ["Scenario", "Group", "AgentSpec", "SCHEMA", "load_scenario", "encode_param",
+           "STOP_EARLY", "STOP_LATE"]
+
+STOP_EARLY, STOP_LATE = "early", "late"
+_DURATION = {"type": ["string", "number"], "description": "250ms, 30s, 5m, 2h or seconds"}
+_ID = r"^[a-z0-9][a-z0-9.-]*$"
+_MODULE = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$"
+
+GROUP_SCHEMA = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["name", "tree"],
+    "properties": {
+        "name": {"type": "string", "pattern": _ID,
+                 "description": "lowercase a-z, 0-9, '-', '.'; agent ids are name or name-<i>"},
+        "tree": {"type": "string", "minLength": 1, "description": "tree file, relative to the scenario"},
+        "count": {"type": "integer", "minimum": 1},
+        "wallet": {"type": "boolean"},
+        "params": {"type": "object"},
+        "stop": {"enum": [STOP_EARLY, STOP_LATE]},
+        "plugins": {"type": "array", "items": {"type": "string", "pattern": _MODULE}},
+    },
+}
+SCHEMA = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["version", "name", "duration", "groups"],
+    "properties": {
+        "version": {"const": 1},
+        "name": {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
+                 "description": "letters, digits, '.', '_', '-' (it names the run directory)"},
+        "description": {"type": "string"},
+        "seed": {"type": "integer", "minimum": 0},
+        "duration": _DURATION,
+        "drain": _DURATION,
+        "time_scale": {"type": "number", "exclusiveMinimum": 0},
+        "groups": {"type": "array", "minItems": 1, "items": GROUP_SCHEMA},
+    },
+}
+_VALIDATOR = Draft202012Validator(SCHEMA)
+
+
+@dataclass(frozen=True)
+class AgentSpec:
+    """One agent of a run, as the launcher starts it."""
+
+    id: str
+    group: str
+    index: int                      # position within its group
+    tree: Path                      # absolute
+    params: dict[str, Any]
+    wallet: bool
+    stop: str                       # STOP_EARLY | STOP_LATE
+    plugins: tuple[str, ...] = ()
+
+    def param_args(self) -> list[str]:
+        """`--param k=v ...` for tree-runner, each value encoded so the engine reads it back exactly."""
+        out: list[str] = []
+        for name, value in self.params.items():
+            out += ["--param", f"{name}={encode_param(value)}"]
+        return out
+
+
+@dataclass
+class Group:
+    name: str
+    tree: Path
+    count: int = 1
+    wallet: bool = True
+    params: dict[str, Any] = field(default_factory=dict)
+    stop: str = STOP_LATE
+    plugins: tuple[str, ...] = ()
+    position: int = 0               # index in `groups:`
+
+    def ids(self) -> list[str]:
+        return [self.name] if self.count == 1 else [f"{self.name}-{i}" for i in range(self.count)]
+
+    def params_for(self, index: int) -> dict[str, Any]:
+        """A list of exactly `count` items (count > 1) gives item `index`; any other value is shared."""
+        return {k: (v[index] if self.count > 1 and isinstance(v, list) and len(v) == self.count else v)
+                for k, v in self.params.items()}
+
+
+@dataclass
+class Scenario:
+    path: Path
+    text: str
+    name: str
+    duration: float                 # simulated seconds
+    groups: list[Group]
+    description: str = ""
+    seed: int = 0
+    drain: float = 0.0
+    time_scale: float = 1.0
+    doc: Document | None = field(default=None, repr=False)
+
+    def agents(self) -> list[AgentSpec]:
+        """Every agent, group by group in scenario order."""
+        return [AgentSpec(agent_id, g.name, i, g.tree, g.params_for(i), g.wallet, g.stop, g.plugins)
+                for g in self.groups for i, agent_id in enumerate(g.ids())]
+
+    def check_trees(self) -> None:
+        """Load every agent's tree with its params, as tree-runner will. Raises LoadError."""
+        problems: list[Problem] = []
+        seen: set[str] = set()
+        for group in self.groups:
+            for index in range(group.count):
+                params = group.params_for(index)
+                key = json.dumps([str(group.tree), group.plugins, params], sort_keys=True)
+                if key not in seen:
+                    seen.add(key)
+                    problems += self._tree_problems(group, params)
+        if problems:
+            raise LoadError(problems)
+
+    def _tree_problems(self, group: Group, params: dict) -> list[Problem]:
+        from behaviours.registry import RegistryError
+        from engine.language import load_tree
+        gpath = ("groups", group.position)
+        try:
+            load_tree(group.tree, params, catalogue=_catalogue(group.plugins))
+        except RegistryError as exc:
+            return [self.doc.problem(gpath + ("plugins",), str(exc))]
+        except LoadError as exc:
+            out = []
+            for p in exc.problems:
+                prefix = "--param "
+                name = p.message[len(prefix):].split(":", 1)[0] if p.message.startswith(prefix) else None
+                if name is not None and name in group.params:   # an unknown param: point at the scenario
+                    message = p.message.split(": ", 1)[1]
+                    out.append(self.doc.problem(gpath + ("params", name), f"{message} (tree {p.file})",
+                                                key=True))
+                else:
+                    out.append(p)
+            return out
+        return []
+
+
+_CATALOGUES: dict[tuple, Any] = {}
+
+
+def _catalogue(plugins: tuple[str, ...]):
+    from behaviours.registry import default_registry
+    from engine.language import default_catalogue
+    from engine.schema import ENGINE_NODES, Catalogue
+    if plugins not in _CATALOGUES:
+        _CATALOGUES[plugins] = (Catalogue(default_registry(plugins, reserved=ENGINE_NODES))
+                                if plugins else default_catalogue())
+    return _CATALOGUES[plugins]
+
+
+def encode_param(value: Any) -> str:
+    """JSON for a `--param` value; the engine parses it as strict YAML, which reads JSON back
+    unchanged once the characters YAML treats as line breaks are escaped."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    for char in ("\x85", "\u2028", "\u2029", "\ufeff"):
+        text = text.replace(char, f"\\u{ord(char):04x}")
+    return text
+
+
+def load_scenario(path: str | Path, *, check_trees: bool = False) -> Scenario:
+    """Read, validate and resolve the scenario at `path`. Raises LoadError with every problem."""
+    path = Path(path)
+    doc = load_file(path, str(path))
+    data = doc.data
+    problems = [_problem(doc, e) for e in _VALIDATOR.iter_errors(data)]
+    if problems:
+        raise LoadError(problems)
+    base = path.resolve().parent
+    seconds = {}
+    for key in ("duration", "drain"):
+        if key in data:
+            try:
+                seconds[key] = parse_duration(data[key])
+            except DurationError as exc:
+                problems.append(doc.problem((key,), str(exc)))
+    if seconds.get("duration") == 0:
+        problems.append(doc.problem(("duration",), "must be above 0"))
+    groups, owners = [], {}
+    for i, raw in enumerate(data["groups"]):
+        group = Group(raw["name"], (base / raw["tree"]).resolve(), raw.get("count", 1),
+                      raw.get("wallet", True), dict(raw.get("params") or {}),
+                      raw.get("stop", STOP_LATE), tuple(raw.get("plugins", ())), i)
+        groups.append(group)
+        where = ("groups", i, "name")
+        if not group.tree.is_file():
+            problems.append(doc.problem(("groups", i, "tree"), f"no such tree file: {group.tree}"))
+        for name in group.params:
+            if not isinstance(name, str) or not name.isidentifier():
+                problems.append(doc.problem(("groups", i, "params", name),
+                                            f"bad parameter name {name!r}: use letters, digits and _",
+                                            key=True))
+        for agent_id in group.ids():
+            try:
+                ipc.validate_agent_id(agent_id)
+            except ipc.InvalidAgentId as exc:
+                problems.append(doc.problem(where, str(exc)))
+                break
+            if agent_id in owners:
+                other = groups[owners[agent_id]]
+                line = doc.where(("groups", other.position, "name"))[0]
+                problems.append(doc.problem(where, f"agent id {agent_id!r} is also an agent of group "
+                                                   f"{other.name!r} (line {line})"))
+                break
+            owners[agent_id] = i
+    if problems:
+        raise LoadError(problems)
+    scenario = Scenario(path, path.read_text(encoding="utf-8"), data["name"], seconds["duration"],
+                        groups, data.get("description", ""), data.get("seed", 0),
+                        seconds.get("drain", 0.0), float(data.get("time_scale", 1)), doc)
+    if check_trees:
+        scenario.check_trees()
+    return scenario
+
+
+_TYPE_WORDS = {"number": "a number", "integer": "a whole number", "string": "a string",
+               "boolean": "true or false", "object": "a mapping", "array": "a list"}
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"{str(value).lower()}"
+    if isinstance(value, (int, float)):
+        return f"the number {value!r}"
+    if isinstance(value, str):
+        return f"the string {value!r}"
+    return "a list" if isinstance(value, list) else "a mapping"
+
+
+def _problem(doc: Document, error) -> Problem:
+    """One jsonschema error as a positioned, readable problem."""
+    path = tuple(error.absolute_path)
+    v, arg, inst = error.validator, error.validator_value, error.instance
+    if v == "additionalProperties":
+        allowed = list(error.schema.get("properties", {}))
+        extra = [k for k in inst if k not in allowed]
+        key = extra[0] if extra else ""
+        return doc.problem(path + (key,), f"unknown key {key!r}{did_you_mean(key, allowed) or ''}"
+                           f" (allowed: {', '.join(allowed)})", key=True)
+    if v == "required":
+        missing = [k for k in arg if k not in inst]
+        return doc.problem(path, f"missing required key {missing[0]!r}", shown=format_path(path) or "(top)")
+    if v == "type":
+        types = [arg] if isinstance(arg, str) else arg
+        message = f"expected {' or '.join(_TYPE_WORDS.get(t, t) for t in types)}, got {_kind(inst)}"
+    elif v == "enum":
+        message = f"expected one of {', '.join(map(repr, arg))}, got {_kind(inst)}"
+    elif v == "const":
+        message = f"must be {arg!r}, got {_kind(inst)}"
+    elif v in ("minimum", "exclusiveMinimum"):
+        message = f"must be {'at least' if v == 'minimum' else 'above'} {arg}, got {_kind(inst)}"
+    elif v == "pattern":
+        described = error.schema.get("description")
+        message = f"{_kind(inst)} is not allowed" + (f": use {described}" if described else f" ({arg})")
+    elif v in ("minItems", "minLength"):
+        message = "must not be empty"
+    else:
+        message = error.message
+    return doc.problem(path, message)

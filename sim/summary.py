@@ -1,0 +1,323 @@
+"""The run summary: blocks per pool against hashrate, transactions, payments, agent errors.
+
+Everything comes from the run directory: journals/<agent>.jsonl, shared/registry/ and, when the
+launcher wrote it, run.json. `Tally` folds journal records one at a time, so the launcher's
+progress line and the final summary count the same way.
+
+Payment bookkeeping, per `payment_sent` P (user U, shop S, payment id I):
+  seen       S journaled a `payment_seen` with payment id I
+  confirmed  S journaled a `payment_confirmed` with payment id I
+  matched    seen with status matched (and, when both carry one, the same amount)
+  mismatched seen with status amount_mismatch, or "matched" with a different amount
+  missing    not seen at S
+`unknown` counts marketplace `payment_seen` records (distinct by shop, txid, payment id) that
+the shop marked unknown or that no journaled `payment_sent` to that shop accounts for. Hence
+sent = matched + mismatched + missing + (sent payments the shop only marked unknown).
+"""
+from __future__ import annotations
+
+import json
+import statistics
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import ipc
+from behaviours.values import format_duration
+
+__all__ = ["Tally", "summarize", "format_summary", "load_run", "short_duration"]
+
+
+def _int(value: Any, default: int = 0) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else default
+
+
+@dataclass
+class AgentTally:
+    role: str | None = None
+    started: bool = False
+    stopped: bool = False
+    stop_reason: str | None = None
+    leaf_failed: int = 0
+    rpc_failed: int = 0
+    codes: Counter = field(default_factory=Counter)
+    last_error: str | None = None
+
+
+class Tally:
+    """Counts over journal records, fed in any order of agents, each agent's in journal order."""
+
+    def __init__(self) -> None:
+        self.agents: dict[str, AgentTally] = {}
+        self.hashrate: dict[str, float] = {}
+        self.pool_blocks: Counter = Counter()
+        self.bootstrap: Counter = Counter()
+        self.signals = 0
+        self.late = 0
+        self.orders = 0
+        self.sent: list[dict] = []
+        self.failed: list[dict] = []
+        self.seen: dict[tuple, dict] = {}        # (shop, txid, payment id) -> first payment_seen
+        self.confirmed: dict[tuple, dict] = {}   # (shop, txid, payment id) -> first payment_confirmed
+        self.funding_txids: set[str] = set()
+        self.funded = 0
+        self.height = 0
+
+    def agent(self, agent_id: str) -> AgentTally:
+        return self.agents.setdefault(agent_id, AgentTally())
+
+    @property
+    def errors(self) -> int:
+        return sum(a.leaf_failed + a.rpc_failed for a in self.agents.values())
+
+    def feed(self, record: dict, agent_id: str | None = None) -> None:
+        agent_id = record.get("agent") or agent_id or "?"
+        event = record.get("event")
+        handler = getattr(self, f"_on_{event}", None) if isinstance(event, str) else None
+        if handler is not None:
+            handler(record, agent_id)
+        height = _int(record.get("height"))
+        if height > self.height and event in ("block_mined", "bootstrap_mined", "signal_issued"):
+            self.height = height
+
+    # engine
+    def _on_agent_started(self, r: dict, a: str) -> None:
+        tally = self.agent(a)
+        tally.started = True
+        tally.role = r.get("role") or tally.role
+
+    def _on_agent_stopped(self, r: dict, a: str) -> None:
+        tally = self.agent(a)
+        tally.stopped, tally.stop_reason = True, r.get("reason")
+
+    def _error(self, r: dict, a: str) -> None:
+        tally = self.agent(a)
+        code = r.get("code")
+        if code is not None or r.get("event") == "rpc_failed":
+            tally.codes[str(code) if code is not None else str(r.get("error") or "none")] += 1
+        what = r.get("method") or r.get("node") or ""
+        tally.last_error = f"{what}: {r.get('message') or r.get('error') or ''}".strip(": ")
+
+    def _on_leaf_failed(self, r: dict, a: str) -> None:
+        self.agent(a).leaf_failed += 1
+        self._error(r, a)
+
+    def _on_rpc_failed(self, r: dict, a: str) -> None:
+        self.agent(a).rpc_failed += 1
+        self._error(r, a)
+
+    # controller and pools
+    def _on_bootstrap_mined(self, r: dict, a: str) -> None:
+        self.bootstrap[str(r.get("pool") or a)] += _int(r.get("blocks"), 1)
+
+    def _on_signal_issued(self, r: dict, a: str) -> None:
+        self.signals += 1
+
+    def _on_block_late(self, r: dict, a: str) -> None:
+        self.late += 1
+
+    def _on_pool_registered(self, r: dict, a: str) -> None:
+        if isinstance(r.get("hashrate"), (int, float)) and not isinstance(r.get("hashrate"), bool):
+            self.hashrate[a] = float(r["hashrate"])
+
+    def _on_block_mined(self, r: dict, a: str) -> None:
+        self.pool_blocks[a] += _int(r.get("blocks"), 1)
+
+    def _on_peers_funded(self, r: dict, a: str) -> None:
+        self.funding_txids.update(t for t in r.get("txids") or () if isinstance(t, str))
+
+    # users and marketplaces
+    def _on_order_placed(self, r: dict, a: str) -> None:
+        self.orders += 1
+
+    def _on_payment_sent(self, r: dict, a: str) -> None:
+        self.sent.append({**r, "agent": a})
+
+    def _on_payment_failed(self, r: dict, a: str) -> None:
+        self.failed.append({**r, "agent": a})
+
+    def _on_funded(self, r: dict, a: str) -> None:
+        self.funded += 1
+
+    def _on_payment_seen(self, r: dict, a: str) -> None:
+        self.seen.setdefault((a, r.get("txid"), r.get("payment_id")), {**r, "agent": a})
+
+    def _on_payment_confirmed(self, r: dict, a: str) -> None:
+        self.confirmed.setdefault((a, r.get("txid"), r.get("payment_id")), {**r, "agent": a})
+
+    # ------------------------------------------------------------ results
+    def blocks(self) -> dict:
+        pools = sorted(set(self.hashrate) | set(self.pool_blocks))
+        total = sum(self.pool_blocks.values())
+        rate_sum = sum(self.hashrate.get(p, 0.0) for p in pools)
+        out = {}
+        for pool in pools:
+            rate = self.hashrate.get(pool)
+            share = rate / rate_sum if rate is not None and rate_sum > 0 else None
+            out[pool] = {"hashrate": rate, "share": share, "blocks": self.pool_blocks[pool],
+                         "actual_share": self.pool_blocks[pool] / total if total else None,
+                         "expected": share * total if share is not None else None,
+                         "bootstrap": self.bootstrap[pool]}
+        return {"total": total, "bootstrap": sum(self.bootstrap.values()), "signals": self.signals,
+                "late": self.late, "pools": out}
+
+    def payments(self) -> dict:
+        seen_by: dict[tuple, list[dict]] = {}
+        for (shop, _txid, pid), record in self.seen.items():
+            seen_by.setdefault((shop, pid), []).append(record)
+        confirmed_at: dict[tuple, float] = {}
+        for (shop, _txid, pid), record in self.confirmed.items():
+            key = (shop, pid)
+            confirmed_at[key] = min(confirmed_at.get(key, record.get("t", 0)), record.get("t", 0))
+        counts = Counter()
+        to_seen, to_confirmed = [], []
+        accounted: set[tuple] = set()
+        for p in self.sent:
+            key = (p.get("shop"), p.get("payment_id"))
+            records = seen_by.get(key, [])
+            accounted.add(key)
+            if not records:
+                counts["missing"] += 1
+                continue
+            counts["seen"] += 1
+            to_seen.append(min(r.get("t", 0) for r in records) - p.get("t", 0))
+            if key in confirmed_at:
+                counts["confirmed"] += 1
+                to_confirmed.append(confirmed_at[key] - p.get("t", 0))
+            statuses = {r.get("status") for r in records}
+            amounts_differ = any(r.get("amount") is not None and p.get("amount") is not None
+                                 and r.get("amount") != p.get("amount") for r in records)
+            if "matched" in statuses and not amounts_differ:
+                counts["matched"] += 1
+            elif "amount_mismatch" in statuses or "matched" in statuses:
+                counts["mismatched"] += 1
+        unknown = sum(1 for (shop, _t, pid), r in self.seen.items()
+                      if r.get("status") == "unknown" or (shop, pid) not in accounted)
+        failure_codes = Counter(str(f.get("code", f.get("error"))) for f in self.failed)
+        return {"orders": self.orders, "sent": len(self.sent), "failed": len(self.failed),
+                "seen": counts["seen"], "confirmed": counts["confirmed"],
+                "matched": counts["matched"], "mismatched": counts["mismatched"],
+                "missing": counts["missing"], "unknown": unknown,
+                "seen_records": len(self.seen), "confirmed_records": len(self.confirmed),
+                "failure_codes": dict(sorted(failure_codes.items())),
+                "latency": {"seen": _stats(to_seen), "confirmed": _stats(to_confirmed)}}
+
+    def transactions(self) -> dict:
+        payments = {p["txid"] for p in self.sent if isinstance(p.get("txid"), str)}
+        return {"sent": len(payments | self.funding_txids), "payments": len(payments),
+                "funding": len(self.funding_txids)}
+
+
+def _stats(values: list[float]) -> dict | None:
+    if not values:
+        return None
+    return {"n": len(values), "mean": round(statistics.fmean(values), 3),
+            "median": round(statistics.median(values), 3), "max": round(max(values), 3)}
+
+
+def load_run(run_dir: str | Path) -> tuple[Tally, dict | None]:
+    """Feed every journal of `run_dir` (and pool hashrates from the registry) into a Tally."""
+    run_dir = Path(run_dir)
+    tally = Tally()
+    for path in sorted((run_dir / "journals").glob("*.jsonl")):
+        for record in ipc.read_journal(path):
+            tally.feed(record, path.stem)
+    for record in ipc.Registry(run_dir / "shared").all(role="pool"):
+        rate = record.get("hashrate")
+        if isinstance(rate, (int, float)) and not isinstance(rate, bool):
+            tally.hashrate.setdefault(record["agent"], float(rate))
+    try:
+        run = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        run = None
+    return tally, run if isinstance(run, dict) else None
+
+
+def summarize(run_dir: str | Path) -> dict:
+    """The summary of the run in `run_dir` as a JSON-ready dict."""
+    tally, run = load_run(run_dir)
+    launched = {a["id"]: a for a in (run or {}).get("agents", []) if isinstance(a, dict) and "id" in a}
+    agents, problems = {}, []
+    for agent_id in sorted(set(tally.agents) | set(launched)):
+        t = tally.agents.get(agent_id, AgentTally())
+        row = {"role": t.role, "started": t.started, "stopped": t.stopped,
+               "stop_reason": t.stop_reason, "leaf_failed": t.leaf_failed,
+               "rpc_failed": t.rpc_failed, "error_codes": dict(sorted(t.codes.items())),
+               "last_error": t.last_error}
+        if agent_id in launched:
+            row["exit_code"] = launched[agent_id].get("exit_code")
+            row["outcome"] = launched[agent_id].get("outcome")
+            if row["outcome"] not in (None, "ok", "finished"):
+                problems.append(f"{agent_id}: {launched[agent_id].get('detail') or row['outcome']}")
+        if not t.started:
+            problems.append(f"{agent_id}: never journaled agent_started")
+        elif not t.stopped:
+            problems.append(f"{agent_id}: never journaled agent_stopped")
+        agents[agent_id] = row
+    height = (run or {}).get("final_height") or tally.height
+    return {"run": {"dir": str(run_dir), "scenario": (run or {}).get("scenario"),
+                    "height": height, "duration": (run or {}).get("duration"),
+                    "drain": (run or {}).get("drain"),
+                    "time_scale": (run or {}).get("time_scale"), "status": (run or {}).get("status")},
+            "blocks": tally.blocks(), "transactions": tally.transactions(),
+            "payments": tally.payments(),
+            "errors": {"total": tally.errors,
+                       "agents": {a: {k: r[k] for k in ("leaf_failed", "rpc_failed", "error_codes",
+                                                         "last_error")}
+                                  for a, r in agents.items() if r["leaf_failed"] or r["rpc_failed"]}},
+            "agents": agents, "problems": problems}
+
+
+def short_duration(seconds: float) -> str:
+    """12.3456 -> '12.3s', 40.0 -> '40s', 0.25 -> '250ms', 250.7 -> '4m11s'."""
+    if seconds < 0:
+        return "-" + short_duration(-seconds)
+    if 0 < seconds < 1:
+        return f"{seconds * 1000:.0f}ms"
+    if seconds < 60:
+        return f"{seconds:.1f}".rstrip("0").rstrip(".") + "s"
+    return format_duration(round(seconds))
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{100 * x:.1f}%"
+
+
+def format_summary(s: dict) -> str:
+    """The summary as a few readable lines."""
+    run, blocks, pay, tx = s["run"], s["blocks"], s["payments"], s["transactions"]
+    scale = f" at x{run['time_scale']:g}" if run.get("time_scale") else ""
+    drain = f" + {short_duration(run['drain'])} drain" if run.get("drain") else ""
+    took = f", {short_duration(run['duration'])}{drain} simulated{scale}" if run.get("duration") else ""
+    lines = [f"Run {run.get('scenario') or Path(run['dir']).name} ({run['dir']}): "
+             f"{len(s['agents'])} agents, height {run['height']}{took}"]
+    lines.append(f"Blocks: {blocks['total']} mined by pools on {blocks['signals']} signals "
+                 f"({blocks['late']} late), {blocks['bootstrap']} bootstrap")
+    if blocks["pools"]:
+        lines.append(f"  {'pool':<16} {'hashrate':>8} {'share':>7} {'blocks':>6} {'actual':>7} {'expected':>8}")
+        for pool, p in blocks["pools"].items():
+            rate = "-" if p["hashrate"] is None else f"{p['hashrate']:g}"
+            expected = "-" if p["expected"] is None else f"{p['expected']:.2f}"
+            lines.append(f"  {pool:<16} {rate:>8} {_pct(p['share']):>7} {p['blocks']:>6} "
+                         f"{_pct(p['actual_share']):>7} {expected:>8}")
+    lines.append(f"Transactions: {tx['sent']} sent ({tx['payments']} payments, {tx['funding']} funding)")
+    failed = f", {pay['failed']} failed" if pay["failed"] else ""
+    codes = ", ".join(f"{c} x{n}" for c, n in pay["failure_codes"].items())
+    lines.append(f"Payments: {pay['orders']} orders, {pay['sent']} sent{failed}"
+                 f"{f' ({codes})' if codes else ''}; {pay['seen']} seen, {pay['confirmed']} confirmed; "
+                 f"{pay['matched']} matched, {pay['mismatched']} mismatched, {pay['missing']} missing, "
+                 f"{pay['unknown']} unknown")
+    lat = [f"{what} median {short_duration(v['median'])}" for what, v in
+           (("to seen", pay["latency"]["seen"]), ("to confirmed", pay["latency"]["confirmed"])) if v]
+    if lat:
+        lines.append(f"  latency {', '.join(lat)}")
+    errors = s["errors"]
+    lines.append(f"Errors: {errors['total']}" + ("" if errors["agents"] else " (none)"))
+    for agent, e in errors["agents"].items():
+        codes = ", ".join(f"{c} x{n}" for c, n in e["error_codes"].items())
+        lines.append(f"  {agent:<16} leaf_failed {e['leaf_failed']}, rpc_failed {e['rpc_failed']}"
+                     f"{f' ({codes})' if codes else ''}; last: {e['last_error'] or '-'}")
+    for problem in s["problems"]:
+        lines.append(f"Problem: {problem}")
+    return "\n".join(lines)

@@ -1,0 +1,146 @@
+"""`monerosim run` as a real subprocess: real monerod and wallet-rpcs, tree-runner agents whose
+trees use engine leaves only (tests/sim_fixtures)."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import ipc
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+SCENARIOS = ROOT / "tests" / "sim_fixtures" / "scenarios"
+LAYOUT = ("shared/registry", "shared/signals", "journals", "logs", "daemons/daemon", "scenario.yaml",
+          "run.json", "summary.json")
+
+
+def monerosim(*args) -> list[str]:
+    return [sys.executable, "-m", "sim.cli", *args]
+
+
+def run(*args, timeout=120) -> subprocess.CompletedProcess:
+    return subprocess.run(monerosim(*args), cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+
+
+def leftovers(run_dir: Path) -> list[str]:
+    """Live processes whose command line names the run directory (daemon, wallets, agents)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            if str(run_dir) in cmd:
+                found.append(f"{entry.name}: {cmd[:160]}")
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}/cmdline").read_bytes() != b""    # a zombie has no command line
+
+
+def all_pids(record: dict) -> list[int]:
+    pids = [record["daemon"]["pid"]] + [a["pid"] for a in record["agents"]]
+    return pids + [a["wallet"]["pid"] for a in record["agents"] if a["wallet"]]
+
+
+def journals(run_dir: Path) -> dict[str, list[dict]]:
+    return {p.stem: ipc.read_journal(p) for p in sorted((run_dir / "journals").glob("*.jsonl"))}
+
+
+def test_tiny_run(tmp_path):
+    out = tmp_path / "run"
+    done = run("run", str(SCENARIOS / "tiny.yaml"), "--out", str(out), "--quiet")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stderr == ""
+    assert "Blocks:" in done.stdout and "Payments:" in done.stdout
+    for sub in LAYOUT:
+        assert (out / sub).exists(), sub
+    for agent in ("pool-0", "pool-1"):
+        assert (out / "wallets" / agent).is_dir() and (out / "ringdb" / agent).is_dir()
+    assert (out / "scenario.yaml").read_text() == (SCENARIOS / "tiny.yaml").read_text()
+
+    record = json.loads((out / "run.json").read_text())
+    assert (record["status"], record["exit_code"], record["crashed"], record["failures"]) == \
+        ("stopped", 0, [], [])
+    assert [a["id"] for a in record["agents"]] == ["pool-0", "pool-1", "idler-0", "idler-1"]
+    assert [(a["exit_code"], a["outcome"]) for a in record["agents"]] == [(0, "ok")] * 4
+    assert [a["wallet"] is not None for a in record["agents"]] == [True, True, False, False]
+    for agent in record["agents"][:2]:
+        assert (agent["wallet"]["exit_code"], agent["wallet"]["saved"]) == (0, True)
+    assert record["daemon"]["exit_code"] == 0 and record["final_height"] >= 1
+    origins = {a["argv"][a["argv"].index("--clock-origin") + 1] for a in record["agents"]}
+    assert len(origins) == 1 and float(origins.pop()) == pytest.approx(record["clock_origin"], abs=1e-5)
+
+    events = journals(out)
+    assert sorted(events) == ["idler-0", "idler-1", "pool-0", "pool-1"]
+    for agent, records in events.items():
+        names = [r["event"] for r in records]
+        assert names[0] == "agent_started" and names[-1] == "agent_stopped", (agent, names)
+        assert records[-1]["reason"] == "SIGTERM"
+    assert [r["label"] for r in events["idler-0"] + events["idler-1"] if r["event"] == "hello"] == \
+        ["first", "second"]
+    # early agents stop first; the rest run the 20 s drain (simulated, one shared clock)
+    early = max(events[a][-1]["t"] for a in ("idler-0", "idler-1"))
+    late = min(events[a][-1]["t"] for a in ("pool-0", "pool-1"))
+    assert 10 <= late - early <= 60
+
+    summary = json.loads((out / "summary.json").read_text())
+    pools = summary["blocks"]["pools"]
+    assert (pools["pool-0"]["hashrate"], pools["pool-1"]["hashrate"]) == (60.0, 40.0)
+    assert pools["pool-0"]["blocks"] >= 5 and pools["pool-1"]["blocks"] >= 5
+    assert summary["problems"] == [] and summary["errors"]["total"] == 0
+    assert not leftovers(out)
+    assert not [pid for pid in all_pids(record) if alive(pid)]
+
+
+def test_a_crashing_agent_is_named(tmp_path):
+    out = tmp_path / "run"
+    done = run("run", str(SCENARIOS / "crash.yaml"), "--out", str(out), "--quiet")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "monerosim: agent doomed crashed: exit code 1" in done.stderr
+    record = json.loads((out / "run.json").read_text())
+    assert (record["status"], record["exit_code"], record["crashed"]) == ("failed", 1, ["doomed"])
+    outcomes = {a["id"]: (a["outcome"], a["exit_code"]) for a in record["agents"]}
+    assert outcomes == {"steady": ("ok", 0), "doomed": ("crashed", 1)}
+    steady = journals(out)["steady"]
+    assert steady[-1]["event"] == "agent_stopped" and steady[-1]["reason"] == "SIGTERM"
+    assert "doomed: crashed: exit code 1" in json.loads((out / "summary.json").read_text())["problems"]
+    assert not leftovers(out)
+
+
+def test_ctrl_c_stops_everything(tmp_path):
+    out = tmp_path / "run"
+    proc = subprocess.Popen(monerosim("run", str(SCENARIOS / "tiny.yaml"), "--out", str(out),
+                                      "--duration", "30m"),
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while len([j for j in journals(out).values() if j and j[0]["event"] == "agent_started"]) < 4:
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 130, stdout + stderr
+    assert "interrupted by SIGINT" in stderr
+    assert "height" in stderr                       # a plain progress line (stderr is not a TTY)
+    record = json.loads((out / "run.json").read_text())
+    assert (record["status"], record["interrupted_by"]) == ("interrupted", "SIGINT")
+    assert [a["outcome"] for a in record["agents"]] == ["ok"] * 4
+    assert all(j[-1]["event"] == "agent_stopped" for j in journals(out).values())
+    assert not leftovers(out)
