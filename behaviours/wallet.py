@@ -16,23 +16,33 @@ class OpenWallet(Leaf):
 
     Opening is expensive (a key is derived): put this leaf where it runs once. One RPC per
     tick: `open_wallet`; if the wallet does not exist yet, RUNNING, then `create_wallet` on
-    the next tick. Returns SUCCESS once a wallet is open, FAILURE on any other RPC error.
-    When the agent stops, the wallet is stored.
+    the next tick; then (unless `auto_refresh`) `auto_refresh {enable: false}`, since a
+    hundred wallets refreshing every 20 s load the daemon and the leaves refresh themselves.
+    Returns SUCCESS once the wallet is open, FAILURE on any other RPC error. When the agent
+    stops, the wallet is stored.
     """
 
     PARAMS = {
         "wallet": string("wallet file name (default: the agent id)"),
         "password": string("wallet password (default: none)"),
+        "auto_refresh": boolean("keep wallet-rpc's own background refresh (every 20 s); the "
+                                "leaves refresh when they need to", default=False),
     }
-    RPC = ("wallet.open_wallet", "wallet.create_wallet", "wallet.store (at shutdown)")
+    RPC = ("wallet.open_wallet", "wallet.create_wallet", "wallet.auto_refresh",
+           "wallet.store (at shutdown)")
+    opened = False  # a wallet was opened by this leaf (shutdown stores it)
 
     def initialise(self) -> None:
         self.create = False
+        self.opened = False
         self.filename = self.args.get("wallet") or self.ctx.agent_id
 
     def update(self) -> Status:
         wallet = self.ctx.wallet
         password = self.args.get("password", "")
+        if self.opened:  # the tick after the open: background refresh off, one RPC
+            wallet.auto_refresh(enable=False)
+            return Status.SUCCESS
         if self.create:
             wallet.create_wallet(self.filename, password, timeout=OPEN_TIMEOUT)
             self.record("wallet_created", wallet=self.filename)
@@ -44,10 +54,12 @@ class OpenWallet(Leaf):
                 return self.wake_in(0)
             self.record("wallet_opened", wallet=self.filename)
         self.opened = True
-        return Status.SUCCESS
+        if self.args.auto_refresh:
+            return Status.SUCCESS
+        return self.wake_in(0)
 
     def shutdown(self) -> None:
-        if getattr(self, "opened", False):
+        if self.opened:
             try:
                 self.ctx.wallet.store()
             except RpcError as exc:

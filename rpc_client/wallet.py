@@ -55,6 +55,13 @@ class WalletClient(RpcEndpoint):
         """Scan new blocks now. Returns {blocks_fetched, received_money}."""
         return self.call("refresh", {} if start_height is None else {"start_height": start_height})
 
+    def auto_refresh(self, enable: bool = True, period: int | None = None) -> None:
+        """Turn the wallet-rpc's background refresh (every 20 s by default) on or off."""
+        params: dict = {"enable": bool(enable)}
+        if period is not None:
+            params["period"] = int(period)
+        self.call("auto_refresh", params)
+
     def get_height(self) -> int:
         """The height the wallet has scanned to."""
         return int(self.call("get_height")["height"])

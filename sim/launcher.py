@@ -138,8 +138,10 @@ class Launcher:
         self.progress = Progress(self.run_dir, self.daemon.url)
         say(f"monerod (regtest) at {self.daemon.url}")
         specs = self.scenario.agents()
+        self._supervisor = supervisor
+        first = [s for s in specs if _start_offset(s) <= 0]
         wallets = {s.id: supervisor.start_wallet_rpc(s.id, self.daemon, wait=False)
-                   for s in specs if s.wallet}
+                   for s in first if s.wallet}
         for name, wallet in wallets.items():
             if self.stopping:
                 return
@@ -148,23 +150,49 @@ class Launcher:
         if wallets:
             say(f"{len(wallets)} monero-wallet-rpc ready")
         self.clock_origin, self._origin_mono = time.time(), time.monotonic()
-        env = agent_env()
-        for spec in specs:
+        for spec in first:
             if self.stopping:
                 return
-            wallet = wallets.get(spec.id)
-            argv = agent_argv(spec, daemon_url=self.daemon.url, wallet_url=wallet.url if wallet else None,
-                              shared=self.run_dir / "shared", journals=self.run_dir / "journals",
-                              seed=self.scenario.seed, time_scale=self.time_scale,
-                              clock_origin=self.clock_origin, python=self.python)
-            agent = AgentProcess(spec, argv, self.run_dir / "logs" / f"agent-{spec.id}.log", wallet,
-                                 ipc.journal_path(self.run_dir / "journals", spec.id))
-            self.agents.append(agent)
-            agent.start(env, self.run_dir)
+            self._start_agent(spec, wallets.get(spec.id))
+        # Later agents (start/stagger) start when their simulated start time comes: their
+        # wallet-rpc first, the agent once it answers (see _start_due).
+        self._due = sorted((s for s in specs if _start_offset(s) > 0), key=_start_offset)
+        self._booting: dict[str, tuple] = {}
         real = (self.duration + self.drain) / self.time_scale
         drain = f" + {short_duration(self.drain)} drain" if self.drain else ""
-        say(f"{_n(len(self.agents), 'agent')} started; {short_duration(self.duration)}{drain} "
+        later = f", {len(self._due)} more staggered" if self._due else ""
+        say(f"{_n(len(self.agents), 'agent')} started{later}; {short_duration(self.duration)}{drain} "
             f"simulated at x{self.time_scale:g} = {short_duration(real)} real")
+
+    def _start_agent(self, spec, wallet) -> None:
+        argv = agent_argv(spec, daemon_url=self.daemon.url, wallet_url=wallet.url if wallet else None,
+                          shared=self.run_dir / "shared", journals=self.run_dir / "journals",
+                          seed=self.scenario.seed, time_scale=self.time_scale,
+                          clock_origin=self.clock_origin, python=self.python)
+        agent = AgentProcess(spec, argv, self.run_dir / "logs" / f"agent-{spec.id}.log", wallet,
+                             ipc.journal_path(self.run_dir / "journals", spec.id))
+        self.agents.append(agent)
+        agent.start(agent_env(), self.run_dir)
+
+    def _start_due(self) -> None:
+        """Start the wallet-rpcs of agents whose start time has come, and the agents whose
+        wallet-rpc answers (never blocking the watch loop)."""
+        now = (time.monotonic() - self._origin_mono) * self.time_scale
+        while getattr(self, "_due", None) and _start_offset(self._due[0]) <= now:
+            spec = self._due.pop(0)
+            wallet = (self._supervisor.start_wallet_rpc(spec.id, self.daemon, wait=False)
+                      if spec.wallet else None)
+            self._booting[spec.id] = (spec, wallet, time.monotonic())
+        for name, (spec, wallet, since) in list(self._booting.items()):
+            if wallet is not None and not wallet.ready():
+                if not wallet.alive() or time.monotonic() - since > self._supervisor.ready_timeout:
+                    del self._booting[name]
+                    self._fail(f"monero-wallet-rpc of {name} did not start (log {wallet.log_path})")
+                continue
+            del self._booting[name]
+            if wallet is not None:
+                self._ready_wallets.add(name)
+            self._start_agent(spec, wallet)
 
     def _run_phases(self) -> None:
         end = self._origin_mono + self.duration / self.time_scale
@@ -182,6 +210,7 @@ class Launcher:
     def _watch(self, until: float) -> None:
         """Look after the processes and show progress until `until` (monotonic) or a stop."""
         while not self.stopping:
+            self._start_due()
             self._reap()
             self._check_monero()
             self._show()
@@ -298,6 +327,11 @@ class Launcher:
         tmp = path.with_name(f".run.json.{os.getpid()}.tmp")
         tmp.write_text(json.dumps(self.record(), indent=2) + "\n", encoding="utf-8")
         os.replace(tmp, path)
+
+
+def _start_offset(spec) -> float:
+    """Simulated seconds after the run's start at which `spec`'s agent starts."""
+    return float(getattr(spec, "start", 0.0) or 0.0)
 
 
 def _n(count: int, word: str) -> str:

@@ -23,6 +23,8 @@ from rpc_client import DaemonClient, RpcError, WalletClient
 MONEROD = "monerod"
 WALLET_RPC = "monero-wallet-rpc"
 LOOPBACK = "127.0.0.1"
+# Every wallet-rpc and agent holds daemon connections; loopback counts against the limits.
+RPC_CONNECTIONS = 5000
 
 _handed_out: set[int] = set()
 
@@ -99,6 +101,14 @@ class MoneroProcess:
 
     def _probe(self) -> None:
         raise NotImplementedError
+
+    def ready(self) -> bool:
+        """True if the RPC answers now (one short probe)."""
+        try:
+            self._probe()
+            return True
+        except RpcError:
+            return False
 
     def wait_ready(self, timeout: float) -> None:
         """Block until the RPC answers; ProcessError if the process exits or time runs out."""
@@ -235,7 +245,8 @@ class Supervisor:
                 "--no-igd", "--no-zmq", "--disable-rpc-ban", "--disable-dns-checkpoints",
                 "--check-updates", "disabled", "--rpc-ssl", "autodetect",
                 "--rpc-ssl-private-key", str(key), "--rpc-ssl-certificate", str(cert),
-                "--rpc-max-connections-per-private-ip", "500", "--rpc-max-connections", "500"]
+                "--rpc-max-connections-per-private-ip", str(RPC_CONNECTIONS),
+                "--rpc-max-connections", str(RPC_CONNECTIONS)]
         if offline:
             argv.append("--offline")
         for peer in peers:
