@@ -25,8 +25,12 @@ $(STAMP): setup.cfg pyproject.toml
 
 deps: system $(STAMP)
 
+# The small scenario, then its report (report.html's path is the last line printed).
 run: deps
-	$(VENV)/bin/monerosim run scenarios/small.yaml
+	@out=runs/small-$$(date +%Y%m%d-%H%M%S); \
+	$(VENV)/bin/monerosim run scenarios/small.yaml --out $$out; status=$$?; \
+	if [ -d $$out/journals ]; then echo "Report: $$($(VENV)/bin/monerosim report $$out)"; fi; \
+	exit $$status
 
 test: deps
 	$(PY) -m pytest
@@ -40,6 +44,7 @@ ROLE_TREES := controller pool user marketplace
 docs: deps
 	@mkdir -p docs/trees
 	@for t in $(ROLE_TREES); do $(VENV)/bin/tree-runner render trees/$$t.yaml -o docs/trees/$$t.svg || exit 1; done
+	@$(VENV)/bin/tree-runner docs -o docs/behaviours.md && echo docs/behaviours.md
 	@echo "docs/trees/{$$(echo $(ROLE_TREES) | tr ' ' ,)}.svg"
 
 # The editor schema follows the leaf registry; a test checks it is current.

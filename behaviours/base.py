@@ -75,6 +75,7 @@ class AgentContext:
                  rng: random.Random | None = None, journal: Any = None,
                  shared_dir: str | Path | None = None, daemon_url: str | None = None,
                  wallet_url: str | None = None, daemon: Any = None, wallet: Any = None,
+                 wallet_auth: tuple[str, str] | None = None,
                  rpc_timeout: float = 30.0, logger: logging.Logger | None = None,
                  params: dict | None = None):
         self.agent_id = agent_id
@@ -86,6 +87,7 @@ class AgentContext:
         self.shared_dir = Path(shared_dir) if shared_dir is not None else None
         self.daemon_url = daemon_url
         self.wallet_url = wallet_url
+        self.wallet_auth = wallet_auth      # (user, password) for wallet-rpc's --rpc-login
         self._daemon = daemon
         self._wallet = wallet
         self._registry = None
@@ -140,7 +142,9 @@ class AgentContext:
             if not self.wallet_url:
                 raise MissingEndpoint("this tree needs a wallet: pass --wallet URL or set MONEROSIM_WALLET")
             from rpc_client import WalletClient
-            self._wallet = WalletClient(self.wallet_url, timeout=self.rpc_timeout)
+            self._wallet = WalletClient(
+                self.wallet_url, timeout=self.rpc_timeout, auth=self.wallet_auth, reopen=True,
+                on_reopen=lambda name: self.record("wallet_reopened", wallet=name))
         return self._wallet
 
     # blackboard
@@ -226,6 +230,7 @@ class Leaf(py_trees.behaviour.Behaviour):
     OUTPUTS: ClassVar[dict[str, str]] = {}    # parameter naming a key the leaf writes -> what
     SHOWN: ClassVar[tuple[str, ...]] = ()     # parameters shown in renderings
     RPC: ClassVar[tuple[str, ...]] = ()       # RPC calls made, e.g. "daemon.get_info"
+    DURABLE: ClassVar[tuple[str, ...]] = ()   # output parameters whose keys survive a restart
 
     def __init__(self, name: str | None = None, **params: Any):
         super().__init__(name=name or self.type_name())
@@ -284,6 +289,11 @@ class Leaf(py_trees.behaviour.Behaviour):
 
     def keys_written(self) -> set[str]:
         return {self.params[p] for p in self.OUTPUTS if self.params.get(p)}
+
+    def durable_keys(self) -> set[str]:
+        """Blackboard keys the engine saves after each tick and restores when the agent
+        restarts (the DURABLE outputs this tree names)."""
+        return {self.params[p] for p in self.DURABLE if self.params.get(p)}
 
     def tick(self):
         """py_trees tick that turns an exception into FAILURE plus a journal entry."""

@@ -88,6 +88,7 @@ class EmitMiningSignal(Leaf):
                       default="signal"),
     }
     OUTPUTS = {"output": "the signal {seq, pool, blocks, height, issued_at}"}
+    DURABLE = ("output",)
     SHOWN = ("blocks",)
     RPC = ("daemon.get_block_count",)
 
@@ -150,10 +151,11 @@ class AwaitMiningSignal(Leaf):
     """
 
     PARAMS = {
-        "poll": duration("time between looks", default="500ms"),
+        "poll": duration("time between looks", default="1s"),
         "output": key("blackboard key for the signal", default="signal"),
     }
     OUTPUTS = {"output": "the signal {seq, pool, blocks, …}"}
+    DURABLE = ("output",)
 
     def update(self) -> Status:
         last = self.bb.get(self.args.output)["seq"] if self.bb.exists(self.args.output) else 0

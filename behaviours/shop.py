@@ -26,6 +26,7 @@ class RecordPayment(Leaf):
                       default="payments"),
     }
     OUTPUTS = {"output": "txid → {payment_id, amount, user, status, height, confirmed}"}
+    DURABLE = ("output",)
     SHOWN = ("confirmations",)
     RPC = ("wallet.refresh", "wallet.get_transfers")
 

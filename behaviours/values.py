@@ -58,8 +58,8 @@ def parse_duration(value: Any) -> float:
     if text.startswith("-"):
         raise DurationError(f"duration must not be negative, got {value!r}")
     wordy = _WORDY_RE.match(text)
-    if wordy and wordy.group(2).lower() in _WORDY_UNITS:
-        unit = _WORDY_UNITS[wordy.group(2).lower()]
+    if wordy and (wordy.group(2).lower() in _WORDY_UNITS or wordy.group(2) in _UNITS):   # "5 m" too
+        unit = _WORDY_UNITS.get(wordy.group(2).lower(), wordy.group(2))
         raise DurationError(f"bad duration {value!r} (write {wordy.group(1)}{unit})")
     if wordy:
         raise DurationError(f"bad duration {value!r}: unknown unit {wordy.group(2)!r}; "

@@ -6,6 +6,7 @@
     tree-runner schema [-o FILE]
     tree-runner render TREE -o OUT.{txt,utf8,dot,svg,png}
     tree-runner leaves
+    tree-runner docs [-o docs/behaviours.md]
 
 Every run option can also come from a MONEROSIM_* environment variable (see --help), so a
 Shadow process entry stays one line. Exit codes: 0 done (tree succeeded or the agent was
@@ -25,7 +26,7 @@ from .errors import LoadError, UsageError
 
 __all__ = ["main", "ENV"]
 
-COMMANDS = ("run", "validate", "schema", "render", "leaves")
+COMMANDS = ("run", "validate", "schema", "render", "leaves", "docs")
 
 # option dest -> environment variable
 ENV = {
@@ -33,8 +34,10 @@ ENV = {
     "agent": "MONEROSIM_AGENT",
     "daemon": "MONEROSIM_DAEMON",
     "wallet": "MONEROSIM_WALLET",
+    "wallet_login": "MONEROSIM_WALLET_LOGIN",
     "shared": "MONEROSIM_SHARED",
     "journal": "MONEROSIM_JOURNAL",
+    "state": "MONEROSIM_STATE",
     "seed": "MONEROSIM_SEED",
     "time_scale": "MONEROSIM_TIME_SCALE",
     "clock_origin": "MONEROSIM_CLOCK_ORIGIN",
@@ -58,8 +61,13 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--agent", help=f"agent id: lowercase letters, digits, '-', '.' [{ENV['agent']}]")
     run.add_argument("--daemon", help=f"monerod RPC URL, e.g. http://127.0.0.1:18081 [{ENV['daemon']}]")
     run.add_argument("--wallet", help=f"monero-wallet-rpc URL [{ENV['wallet']}]")
+    run.add_argument("--wallet-login", metavar="USER:PASSWORD",
+                     help="monero-wallet-rpc login (HTTP digest auth); prefer the environment "
+                          f"variable, a command line is visible to other users [{ENV['wallet_login']}]")
     run.add_argument("--shared", help=f"shared directory (registry, signals) [{ENV['shared']}]")
     run.add_argument("--journal", help=f"journal directory; writes <dir>/<agent>.jsonl [{ENV['journal']}]")
+    run.add_argument("--state", help="state directory; <dir>/<agent>.json keeps the durable "
+                                     f"blackboard keys across restarts [{ENV['state']}]")
     run.add_argument("--seed", help=f"scenario seed (default 0) [{ENV['seed']}]")
     run.add_argument("--time-scale", help="simulated seconds per real second (default 1: real time) "
                                           f"[{ENV['time_scale']}]")
@@ -97,6 +105,10 @@ def _parser() -> argparse.ArgumentParser:
 
     leaves = sub.add_parser("leaves", help="list the leaf types this engine knows")
     leaves.add_argument("--plugin", action="append", default=[], metavar="MODULE")
+
+    docs = sub.add_parser("docs", help="write the leaf reference (docs/behaviours.md) from the registry")
+    docs.add_argument("-o", "--output", help="write to this file instead of stdout")
+    docs.add_argument("--plugin", action="append", default=[], metavar="MODULE")
     return parser
 
 
@@ -138,6 +150,9 @@ def _dispatch(args: argparse.Namespace) -> int:
         for name, cls in cat.registry.items():
             print(f"{name:20} {cls.summary()}")
         return 0
+    if args.command == "docs":
+        from .docgen import write_docs
+        return write_docs(args.output, args.plugin)
     if args.command == "validate":
         return _validate(args)
     if args.command == "render":
@@ -273,6 +288,7 @@ def _run(args: argparse.Namespace) -> int:
     for warning in tree.warnings:
         print(str(warning), file=sys.stderr)
     daemon_url, wallet_url = _option(args, "daemon"), _option(args, "wallet")
+    wallet_auth = _login(_option(args, "wallet_login"))
     _check_endpoints(tree, cat, daemon_url, wallet_url)
 
     from behaviours.base import AgentContext
@@ -289,12 +305,29 @@ def _run(args: argparse.Namespace) -> int:
             raise UsageError(f"--journal {journal_dir}: {exc.strerror or exc}") from None
     ctx = AgentContext(agent_id, role=tree.role, clock=clock, rng=make_rng(seed, agent_id),
                        journal=journal, shared_dir=_option(args, "shared"), daemon_url=daemon_url,
-                       wallet_url=wallet_url, rpc_timeout=rpc_timeout, params=tree.params,
+                       wallet_url=wallet_url, wallet_auth=wallet_auth, rpc_timeout=rpc_timeout,
+                       params=tree.params,
                        logger=logging.getLogger(f"monerosim.agent.{agent_id}"))
-    agent = Agent(tree, ctx, clock, cat, idle=idle, seed=seed)
+    state_dir = _option(args, "state")
+    state = None
+    if state_dir:
+        from .state import AgentState
+        state = AgentState(state_dir, agent_id)
+    agent = Agent(tree, ctx, clock, cat, idle=idle, seed=seed, state=state)
     until = clock.now() + stop_after if stop_after is not None else None
     status = agent.run(until=until, handle_signals=True)
     return 1 if agent.stop_reason == "finished" and status.value == "FAILURE" else 0
+
+
+def _login(text: str | None) -> tuple[str, str] | None:
+    """USER:PASSWORD -> (user, password). The message never repeats the password."""
+    if text is None:
+        return None
+    user, sep, password = text.partition(":")
+    if not sep or not user or not password:
+        raise UsageError(f"--wallet-login / {ENV['wallet_login']}: write USER:PASSWORD "
+                         "(both non-empty)")
+    return user, password
 
 
 def _check_endpoints(tree, cat, daemon_url: str | None, wallet_url: str | None) -> None:

@@ -45,7 +45,7 @@ class Agent:
     """One agent: its built tree, its context and the loop that ticks it."""
 
     def __init__(self, tree: Tree, ctx: AgentContext, clock: Clock, catalogue: Catalogue, *,
-                 idle: float = DEFAULT_IDLE, seed: Any = None):
+                 idle: float = DEFAULT_IDLE, seed: Any = None, state: Any = None):
         if tree.root is None:
             raise ValueError(f"{tree.file}: the tree has no root")
         self.tree = tree
@@ -61,6 +61,13 @@ class Agent:
         self._stopped = False
         for behaviour in self.root.iterate():
             behaviour.setup(ctx=ctx)
+        self.state = state
+        self.resumed: dict = {}
+        if state is not None:
+            keys = set()
+            for behaviour in self.root.iterate():
+                keys |= getattr(behaviour, "durable_keys", set)()
+            self.resumed = state.restore(ctx, keys)
 
     # ------------------------------------------------------------ ticking
     def tick(self) -> Status:
@@ -68,6 +75,8 @@ class Agent:
         self.ctx.next_wake = None
         self.root.tick_once()
         self.ticks += 1
+        if self.state is not None:
+            self.state.save(self.ctx)
         return self.root.status
 
     def next_tick_at(self) -> float:
@@ -86,6 +95,8 @@ class Agent:
             self.ctx.record("agent_started", tree=self.tree.file, role=self.tree.role,
                             seed=self.seed, clock=self.clock.describe(),
                             params={k: _jsonable(v) for k, v in self.tree.params.items()})
+            if self.resumed:
+                self.ctx.record("agent_resumed", keys=sorted(self.resumed))
             self._loop(until, max_ticks)
         finally:
             self._restore_signals(previous)

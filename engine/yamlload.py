@@ -4,12 +4,17 @@
 - YAML 1.1 surprises stay strings: `yes`, `no`, `on`, `off`, `010`, `0x1f`, `1_000`, `.inf`.
 - Duplicate keys, tags (`!!python/object`, even `!!int`), several documents, recursive aliases,
   numbers too large for a float or past 2**63, and non-UTF-8 bytes are errors with a position.
+- Bad input stays cheap: a file larger than MAX_BYTES or not a regular file (/dev/zero, a FIFO)
+  is refused unread, and nesting deeper than MAX_DEPTH is refused while parsing (no
+  RecursionError).
 - `${param}` is allowed inside plain scalars even in flow context (`{duration: ${t}}`).
 """
 from __future__ import annotations
 
 import math
+import os
 import re
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +28,11 @@ from yaml.scanner import ScalarToken, Scanner
 
 from .errors import LoadError, Problem
 
-__all__ = ["Document", "load_file", "load_text", "parse_value", "MAX_NODES", "MAX_DEPTH"]
+__all__ = ["Document", "load_file", "load_text", "parse_value", "MAX_NODES", "MAX_DEPTH", "MAX_BYTES"]
 
 MAX_NODES = 200_000   # values after alias expansion ("billion laughs" guard)
 MAX_DEPTH = 100
+MAX_BYTES = 2 ** 20   # 1 MiB: far above any real tree or scenario; PyYAML needs ~4 s per MiB
 MAX_INT = 2 ** 63 - 1
 
 _STR = "tag:yaml.org,2002:str"
@@ -77,6 +83,12 @@ class _Scanner(Scanner):
         return ScalarToken("".join(chunks), True, start_mark, end_mark)
 
 
+class _TooDeep(Exception):
+    def __init__(self, mark):
+        super().__init__(mark)
+        self.mark = mark
+
+
 class _Loader(Reader, _Scanner, Parser, Composer, BaseResolver):
     """Composes nodes only; BaseResolver has no implicit resolvers, so every tag is default."""
 
@@ -86,6 +98,18 @@ class _Loader(Reader, _Scanner, Parser, Composer, BaseResolver):
         Parser.__init__(self)
         Composer.__init__(self)
         BaseResolver.__init__(self)
+        self._depth = -1
+
+    def compose_node(self, parent, index):
+        # PyYAML composes recursively: stop at the depth _Builder refuses anyway, before
+        # Python's recursion limit turns `[[[[...` into a RecursionError.
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise _TooDeep(self.peek_event().start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
 
 class Document:
@@ -130,13 +154,22 @@ def load_file(path: str | Path, shown: str | None = None) -> Document:
     """Read and parse a tree file. Raises LoadError (never a YAML or OS exception)."""
     shown = shown or str(path)
     try:
-        raw = Path(path).read_bytes()
+        mode = os.stat(path).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(path)
+        if not stat.S_ISREG(mode):      # /dev/zero never ends, a FIFO blocks
+            raise LoadError.one(shown, 1, 1, "", "not a regular file")
+        with open(path, "rb") as f:
+            raw = f.read(MAX_BYTES + 1)
     except FileNotFoundError:
         raise LoadError.one(shown, 1, 1, "", "no such file") from None
     except IsADirectoryError:
         raise LoadError.one(shown, 1, 1, "", "is a directory, not a tree file") from None
     except OSError as exc:
         raise LoadError.one(shown, 1, 1, "", f"cannot read: {exc.strerror or exc}") from None
+    if len(raw) > MAX_BYTES:
+        raise LoadError.one(shown, 1, 1, "", f"file is larger than {MAX_BYTES // 2 ** 20} MiB "
+                                             "(tree and scenario files are small YAML)")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -157,6 +190,9 @@ def load_text(text: str, file: str = "<string>") -> Document:
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
         raise _syntax_error(file, exc) from None
+    except _TooDeep as exc:
+        raise LoadError.one(file, exc.mark.line + 1, exc.mark.column + 1, "",
+                            f"nested deeper than {MAX_DEPTH} levels") from None
     except yaml.reader.ReaderError as exc:
         line = text.count("\n", 0, exc.position) + 1
         col = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1

@@ -1,7 +1,8 @@
 """Order books: RUN/shared/orders/<user>.jsonl, one writer each (the paying user).
 
-A user appends `order_placed` before it sends a payment and `order_cancelled` when the
-payment fails, so a marketplace can match an incoming payment ID to its order.
+A user appends `order_placed` before it sends a payment, then `order_paid` (with the txid)
+or `order_cancelled` when the payment fails, so a marketplace can match an incoming payment
+ID to its order and a restarted user can settle an order it left open.
 """
 
 from pathlib import Path
@@ -28,7 +29,7 @@ class OrderIndex:
 
     ``refresh()`` reads what was appended since the last call (file reads only). An order is a
     dict with at least ``payment_id``, ``shop``, ``amount`` and ``agent`` (the user); a
-    cancelled order keeps ``cancelled: True``.
+    cancelled order keeps ``cancelled: True``, a paid one ``paid: True``.
     """
 
     def __init__(self, shared_dir):
@@ -48,9 +49,10 @@ class OrderIndex:
                 payment_id = record.get("payment_id")
                 if not isinstance(payment_id, str):
                     continue
-                if record.get("event") == "order_cancelled":
+                if record.get("event") in ("order_cancelled", "order_paid"):
                     if payment_id in self.orders:
-                        self.orders[payment_id]["cancelled"] = True
+                        mark = "cancelled" if record["event"] == "order_cancelled" else "paid"
+                        self.orders[payment_id][mark] = True
                 else:
                     self.orders[payment_id] = dict(record)
         return count

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
+from .errors import NoWalletOpen
 from .session import RpcEndpoint
 
 # A transaction has at most 16 outputs, change included: 16 destinations plus change is
@@ -10,12 +11,40 @@ from .session import RpcEndpoint
 MAX_DESTINATIONS = 15
 
 
+# Calls that open or close wallets themselves are never preceded by a re-open.
+_OPENING = frozenset({"open_wallet", "create_wallet", "close_wallet", "stop_wallet"})
+
+
 def _destinations(destinations: Iterable[tuple[str, int]]) -> list[dict]:
     return [{"address": address, "amount": int(amount)} for address, amount in destinations]
 
 
 class WalletClient(RpcEndpoint):
-    """A monero-wallet-rpc endpoint, e.g. WalletClient("http://127.0.0.1:18083")."""
+    """A monero-wallet-rpc endpoint, e.g. WalletClient("http://127.0.0.1:18083").
+
+    With `reopen=True` the client remembers the wallet it last opened or created; when the
+    wallet-rpc answers "no wallet open" (-13: it was restarted under us) it opens that wallet
+    again, calls `on_reopen(filename)`, and repeats the call once.
+    """
+
+    def __init__(self, url: str, *, reopen: bool = False, on_reopen=None, **kw):
+        super().__init__(url, **kw)
+        self.reopen = reopen
+        self.on_reopen = on_reopen
+        self._opened: tuple[str, str] | None = None
+
+    def call(self, method: str, params: dict | None = None, **kw):
+        try:
+            return super().call(method, params, **kw)
+        except NoWalletOpen:
+            if not (self.reopen and self._opened) or method in _OPENING:
+                raise
+            filename, password = self._opened
+            super().call("open_wallet", {"filename": filename, "password": password},
+                         timeout=max(self.timeout, 300.0))
+            if self.on_reopen is not None:
+                self.on_reopen(filename)
+            return super().call(method, params, **kw)
 
     # -- wallet files ---------------------------------------------------------------------
     def create_wallet(self, filename: str, password: str = "", language: str = "English", *,
@@ -24,15 +53,18 @@ class WalletClient(RpcEndpoint):
         Costs seconds of CPU (a key is generated): give a generous `timeout` under load."""
         self.call("create_wallet", {"filename": filename, "password": password,
                                     "language": language}, idempotent=False, timeout=timeout)
+        self._opened = (filename, password)
 
     def open_wallet(self, filename: str, password: str = "", *,
                     timeout: float | None = None) -> None:
         """Open `filename`. WalletOpenFailed (-1) if missing or the password is wrong."""
         self.call("open_wallet", {"filename": filename, "password": password}, timeout=timeout)
+        self._opened = (filename, password)
 
     def close_wallet(self) -> None:
-        """Store and close the open wallet."""
+        """Store and close the open wallet (a closed wallet is not re-opened)."""
         self.call("close_wallet")
+        self._opened = None
 
     def store(self) -> None:
         """Save the open wallet's cache to disk."""

@@ -145,6 +145,7 @@ def agent_argv(spec: AgentSpec, *, daemon_url: str, wallet_url: str | None, shar
     """tree-runner's command line for `spec` (run as `python -m engine` until the console script exists)."""
     argv = [python, "-m", "engine", "run", str(spec.tree), "--agent", spec.id,
             "--daemon", daemon_url, "--shared", str(shared), "--journal", str(journals),
+            "--state", str(Path(journals).parent / "state"),
             "--seed", str(seed), "--time-scale", f"{time_scale:g}",
             "--clock-origin", f"{clock_origin:.6f}"]
     if wallet_url:

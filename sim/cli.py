@@ -70,6 +70,68 @@ def _summary(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report(args: argparse.Namespace) -> int:
+    from sim.report import build_report
+    from sim.report.load import NotARunDirectory
+    try:
+        page = build_report(args.run, args.out)
+    except NotARunDirectory as exc:
+        print(f"monerosim: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"monerosim: report: {exc}", file=sys.stderr)
+        return 1
+    print(page)
+    return 0
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from engine.errors import LoadError
+    from sim.scenario import load_scenario
+    from sim.shadow.generate import GenerateError, Paths, generate
+    try:
+        scenario = load_scenario(args.scenario, check_trees=not args.no_check_trees)
+    except LoadError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    out = Path(args.out).resolve()
+    paths = Paths(out, Path(args.data_root).resolve() if args.data_root else out)
+    for name in ("python", "monerod", "wallet_rpc"):
+        value = getattr(args, name)
+        if value is not None:
+            if not Path(value).is_absolute():
+                print(f"monerosim: --{name.replace('_', '-')} {value}: give an absolute path", file=sys.stderr)
+                return 2
+            setattr(paths, name, value)
+    try:
+        done = generate(scenario, paths, force=args.force)
+    except GenerateError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    print(f"{done.config}: {done.hosts} hosts, {done.processes} processes; graph {done.gml}; "
+          f"data root {done.data_root}")
+    return 0
+
+
+def _check_shadow(args: argparse.Namespace) -> int:
+    from sim.shadow.check import check_config
+    problems, summary = check_config(args.config)
+    if problems:
+        print("\n".join(map(str, problems)), file=sys.stderr)
+        return 2
+    print(summary.line(args.config))
+    return 0
+
+
+def _schema(args: argparse.Namespace) -> int:
+    from sim.scenario import schema_text
+    if args.output:
+        Path(args.output).write_text(schema_text(), encoding="utf-8")
+    else:
+        sys.stdout.write(schema_text())
+    return 0
+
+
 def _is_number(text: str) -> bool:
     try:
         float(text)
@@ -98,6 +160,30 @@ def main(argv: list[str] | None = None) -> int:
     summary.add_argument("run", help="run directory")
     summary.add_argument("--json", action="store_true", help="print the summary as JSON")
     summary.set_defaults(func=_summary)
+    gen = sub.add_parser("generate", help="write a Shadow 3.x config (shadow.yaml, topology.gml) for a "
+                                          "scenario, checked against Shadow's rules")
+    gen.add_argument("scenario", help="scenario YAML file")
+    gen.add_argument("-o", "--out", required=True, help="output directory")
+    gen.add_argument("--data-root", help="where agents and daemons write: shared/, journals/, wallets/, "
+                                         "daemons/ (default: the output directory)")
+    gen.add_argument("--python", help="absolute Python that runs tree-runner (default: this one)")
+    gen.add_argument("--monerod", help="absolute path of monerod (default: from PATH)")
+    gen.add_argument("--wallet-rpc", help="absolute path of monero-wallet-rpc (default: from PATH)")
+    gen.add_argument("--force", action="store_true", help="replace an existing shadow.yaml / topology.gml")
+    gen.add_argument("--no-check-trees", action="store_true",
+                     help="do not load every agent's tree with its params first")
+    gen.set_defaults(func=_generate)
+    check = sub.add_parser("check-shadow", help="check a Shadow config against Shadow's rules")
+    check.add_argument("config", help="shadow.yaml")
+    check.set_defaults(func=_check_shadow)
+    schema = sub.add_parser("schema", help="print the JSON Schema of scenario files (for editors)")
+    schema.add_argument("-o", "--output", help="write to this file instead of stdout")
+    schema.set_defaults(func=_schema)
+    report = sub.add_parser("report", help="write report.json, plots and report.html for a run "
+                                           "directory (local, or a Shadow run's journals/ + shared/)")
+    report.add_argument("run", help="run directory")
+    report.add_argument("-o", "--out", help="output directory (default RUN/report/)")
+    report.set_defaults(func=_report)
     args = parser.parse_args(argv)
     try:
         return args.func(args)

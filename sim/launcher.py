@@ -33,7 +33,8 @@ __all__ = ["Launcher", "run_scenario", "default_run_dir", "RUN_DIRS", "AGENT_GRA
 POLL = 0.5              # seconds between looks at the processes and journals
 AGENT_GRACE = 10.0      # seconds an agent gets between SIGTERM and SIGKILL (the engine needs < 5)
 DAEMON = "daemon"       # daemons/<host>/: one shared daemon locally (issue 5 adds per-host ones)
-RUN_DIRS = ("shared/registry", "shared/signals", "journals", "wallets", "ringdb", "daemons", "logs")
+RUN_DIRS = ("shared/registry", "shared/signals", "journals", "state", "wallets", "ringdb", "daemons",
+            "logs")
 
 
 class Launcher:
@@ -101,6 +102,11 @@ class Launcher:
         return self.exit_code()
 
     @property
+    def _login(self) -> tuple[str, str] | None:
+        login = getattr(self.scenario, "wallet_login", None)
+        return login.pair if login is not None else None
+
+    @property
     def stopping(self) -> bool:
         return self.signal is not None or self._fatal
 
@@ -140,7 +146,7 @@ class Launcher:
         specs = self.scenario.agents()
         self._supervisor = supervisor
         first = [s for s in specs if _start_offset(s) <= 0]
-        wallets = {s.id: supervisor.start_wallet_rpc(s.id, self.daemon, wait=False)
+        wallets = {s.id: supervisor.start_wallet_rpc(s.id, self.daemon, login=self._login, wait=False)
                    for s in first if s.wallet}
         for name, wallet in wallets.items():
             if self.stopping:
@@ -172,7 +178,10 @@ class Launcher:
         agent = AgentProcess(spec, argv, self.run_dir / "logs" / f"agent-{spec.id}.log", wallet,
                              ipc.journal_path(self.run_dir / "journals", spec.id))
         self.agents.append(agent)
-        agent.start(agent_env(), self.run_dir)
+        env = agent_env()
+        if wallet is not None and self._login is not None:
+            env["MONEROSIM_WALLET_LOGIN"] = str(self.scenario.wallet_login)   # never in argv/run.json
+        agent.start(env, self.run_dir)
 
     def _start_due(self) -> None:
         """Start the wallet-rpcs of agents whose start time has come, and the agents whose
@@ -180,7 +189,7 @@ class Launcher:
         now = (time.monotonic() - self._origin_mono) * self.time_scale
         while getattr(self, "_due", None) and _start_offset(self._due[0]) <= now:
             spec = self._due.pop(0)
-            wallet = (self._supervisor.start_wallet_rpc(spec.id, self.daemon, wait=False)
+            wallet = (self._supervisor.start_wallet_rpc(spec.id, self.daemon, login=self._login, wait=False)
                       if spec.wallet else None)
             self._booting[spec.id] = (spec, wallet, time.monotonic())
         for name, (spec, wallet, since) in list(self._booting.items()):

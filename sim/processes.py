@@ -20,6 +20,8 @@ from pathlib import Path
 
 from rpc_client import DaemonClient, RpcError, WalletClient
 
+from .shadow.commands import merge_options  # an option given twice makes Monero exit
+
 MONEROD = "monerod"
 WALLET_RPC = "monero-wallet-rpc"
 LOOPBACK = "127.0.0.1"
@@ -251,7 +253,7 @@ class Supervisor:
             argv.append("--offline")
         for peer in peers:
             argv += ["--add-exclusive-node", peer]
-        return argv + list(extra)
+        return merge_options(argv, extra)
 
     def start_daemon(self, name: str = "daemon", *, offline: bool = True,
                      peers: tuple[str, ...] = (), extra_args: tuple[str, ...] = (),
@@ -281,7 +283,7 @@ class Supervisor:
                 "--log-file", str(wallet_dir / "wallet-rpc.log"), "--log-level", "0",
                 "--non-interactive", "--no-dns"]
         argv += ["--rpc-login", f"{login[0]}:{login[1]}"] if login else ["--disable-rpc-login"]
-        return argv + list(extra)
+        return merge_options(argv, extra)
 
     def start_wallet_rpc(self, name: str, daemon: DaemonProcess | str, *,
                          login: tuple[str, str] | None = None,

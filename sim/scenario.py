@@ -6,8 +6,19 @@
     duration: 20m          # simulated time the agents run
     drain: 3m              # then `stop: early` groups stop; the rest run `drain` longer
     time_scale: 10         # local runs: simulated seconds per real second
+    network: {type: switch}                      # where hosts sit (sim.layout): switch, gml, regions
+    daemons: {placement: per-host, peers: 4}     # or {placement: shared, count: N}
+    monerod_args: []       # extra options; also wallet_rpc_args, wallet_login: {user, password}
     groups:                # started in this order
-      - {name: pool, tree: ../trees/pool.yaml, count: 2, params: {hashrate: [60, 40]}}
+      - {name: pool, tree: ../trees/pool.yaml, count: 2, params: {hashrate: [60, 40]},
+         start: 30s, stagger: 2s, region: eu}
+      - name: user
+        tree: ../trees/user.yaml
+        count: 100
+        params: {budget: {per_agent: {uniform: {low: 1, high: 5}}}}   # sim.draws
+
+Times are seconds from the start of the run: agent i of a group starts at `start + i * stagger`;
+`stop: early` agents stop at `duration`, the rest at `duration + drain`.
 
 Loaded with the engine's strict YAML (duplicate keys, tags, YAML 1.1 surprises are errors) and
 checked against SCHEMA; every problem is a `Problem` (`file:line:col: path: message`), raised
@@ -27,8 +38,12 @@ from behaviours.values import DurationError, parse_duration
 from engine.errors import LoadError, Problem, did_you_mean
 from engine.yamlload import Document, format_path, load_file
 
+from .draws import group_draws
+from .layout import (GML, GROUP_LAYOUT_PROPERTIES, LAYOUT_PROPERTIES, REGIONS, Bandwidth, Daemons,
+                     Network, WalletLogin, group_layout, load_layout)
+
 __all__ = ["Scenario", "Group", "AgentSpec", "SCHEMA", "load_scenario", "encode_param",
-           "STOP_EARLY", "STOP_LATE"]
+           "schema_text", "STOP_EARLY", "STOP_LATE"]
 
 STOP_EARLY, STOP_LATE = "early", "late"
 _DURATION = {"type": ["string", "number"], "description": "250ms, 30s, 5m, 2h or seconds"}
@@ -43,14 +58,17 @@ GROUP_SCHEMA = {
         "name": {"type": "string", "pattern": _ID,
                  "description": "lowercase a-z, 0-9, '-', '.'; agent ids are name or name-<i>"},
         "tree": {"type": "string", "minLength": 1, "description": "tree file, relative to the scenario"},
-        "count": {"type": "integer", "minimum": 1},
+        "count": {"type": "integer", "minimum": 1, "maximum": 100_000},   # 10**7 took minutes and GBs
         "wallet": {"type": "boolean"},
         "params": {"type": "object"},
         "stop": {"enum": [STOP_EARLY, STOP_LATE]},
         "plugins": {"type": "array", "items": {"type": "string", "pattern": _MODULE}},
+        **GROUP_LAYOUT_PROPERTIES,
     },
 }
 SCHEMA = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "Monerosim scenario",
     "type": "object",
     "additionalProperties": False,
     "required": ["version", "name", "duration", "groups"],
@@ -64,6 +82,7 @@ SCHEMA = {
         "drain": _DURATION,
         "time_scale": {"type": "number", "exclusiveMinimum": 0},
         "groups": {"type": "array", "minItems": 1, "items": GROUP_SCHEMA},
+        **LAYOUT_PROPERTIES,
     },
 }
 _VALIDATOR = Draft202012Validator(SCHEMA)
@@ -81,6 +100,10 @@ class AgentSpec:
     wallet: bool
     stop: str                       # STOP_EARLY | STOP_LATE
     plugins: tuple[str, ...] = ()
+    start: float = 0.0              # seconds from the start of the run
+    region: str | None = None       # network type regions
+    network_node: int | None = None  # network type gml
+    host_bandwidth: Bandwidth | None = None
 
     def param_args(self) -> list[str]:
         """`--param k=v ...` for tree-runner, each value encoded so the engine reads it back exactly."""
@@ -100,14 +123,25 @@ class Group:
     stop: str = STOP_LATE
     plugins: tuple[str, ...] = ()
     position: int = 0               # index in `groups:`
+    start: float = 0.0              # seconds: the first agent's start
+    stagger: float = 0.0            # seconds between the starts of consecutive agents
+    region: tuple[str, ...] = ()    # agents take these regions in turn (default: all, by agent)
+    network_node: tuple[int, ...] = ()
+    host_bandwidth: Bandwidth | None = None
+    draws: dict[str, list] = field(default_factory=dict)   # per_agent params: one value per index
 
     def ids(self) -> list[str]:
         return [self.name] if self.count == 1 else [f"{self.name}-{i}" for i in range(self.count)]
 
     def params_for(self, index: int) -> dict[str, Any]:
-        """A list of exactly `count` items (count > 1) gives item `index`; any other value is shared."""
-        return {k: (v[index] if self.count > 1 and isinstance(v, list) and len(v) == self.count else v)
+        """A per_agent draw gives its value for `index`; a list of exactly `count` items
+        (count > 1) gives item `index`; any other value is shared."""
+        return {k: (self.draws[k][index] if k in self.draws else
+                    v[index] if self.count > 1 and isinstance(v, list) and len(v) == self.count else v)
                 for k, v in self.params.items()}
+
+    def start_of(self, index: int) -> float:
+        return self.start + index * self.stagger
 
 
 @dataclass
@@ -122,20 +156,40 @@ class Scenario:
     drain: float = 0.0
     time_scale: float = 1.0
     doc: Document | None = field(default=None, repr=False)
+    network: Network = field(default_factory=Network)
+    daemons: Daemons = field(default_factory=Daemons)
+    monerod_args: tuple[str, ...] = ()
+    wallet_rpc_args: tuple[str, ...] = ()
+    wallet_login: WalletLogin | None = None
 
     def agents(self) -> list[AgentSpec]:
-        """Every agent, group by group in scenario order."""
-        return [AgentSpec(agent_id, g.name, i, g.tree, g.params_for(i), g.wallet, g.stop, g.plugins)
-                for g in self.groups for i, agent_id in enumerate(g.ids())]
+        """Every agent, group by group in scenario order. Without a group `region` (or
+        `network_node`), agents take the regions (nodes with a self-loop) in turn."""
+        regions = list(self.network.regions) if self.network.type == REGIONS else []
+        nodes = list(self.network.nodes) if self.network.type == GML else []
+        out = []
+        for g in self.groups:
+            for i, agent_id in enumerate(g.ids()):
+                n = len(out)
+                region = (g.region[i % len(g.region)] if g.region else regions[n % len(regions)]) \
+                    if regions else None
+                node = (g.network_node[i % len(g.network_node)] if g.network_node else nodes[n % len(nodes)]) \
+                    if nodes else None
+                out.append(AgentSpec(agent_id, g.name, i, g.tree, g.params_for(i), g.wallet, g.stop,
+                                     g.plugins, g.start_of(i), region, node, g.host_bandwidth))
+        return out
 
     def check_trees(self) -> None:
-        """Load every agent's tree with its params, as tree-runner will. Raises LoadError."""
+        """Load each agent's tree with its params, as tree-runner will: once per distinct set of
+        params, per_agent numbers only at their smallest and largest draw. Raises LoadError."""
         problems: list[Problem] = []
         seen: set[str] = set()
         for group in self.groups:
+            extremes = _extremes(group.draws)
             for index in range(group.count):
                 params = group.params_for(index)
-                key = json.dumps([str(group.tree), group.plugins, params], sort_keys=True)
+                shown = {k: (v if index in extremes.get(k, (index,)) else "<drawn>") for k, v in params.items()}
+                key = json.dumps([str(group.tree), group.plugins, shown], sort_keys=True, default=str)
                 if key not in seen:
                     seen.add(key)
                     problems += self._tree_problems(group, params)
@@ -163,6 +217,16 @@ class Scenario:
                     out.append(p)
             return out
         return []
+
+
+def _extremes(draws: dict[str, list]) -> dict[str, tuple[int, ...]]:
+    """For drawn numbers: the indices of the smallest and largest value (the trees are checked
+    with those; other draws lie between). Other draws: every distinct value is checked."""
+    out = {}
+    for name, values in draws.items():
+        if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+            out[name] = (values.index(min(values)), values.index(max(values)))
+    return out
 
 
 _CATALOGUES: dict[tuple, Any] = {}
@@ -205,6 +269,9 @@ def load_scenario(path: str | Path, *, check_trees: bool = False) -> Scenario:
                 problems.append(doc.problem((key,), str(exc)))
     if seconds.get("duration") == 0:
         problems.append(doc.problem(("duration",), "must be above 0"))
+    layout, more = load_layout(doc, data, base)
+    problems += more
+    seed = data.get("seed", 0)
     groups, owners = [], {}
     for i, raw in enumerate(data["groups"]):
         group = Group(raw["name"], (base / raw["tree"]).resolve(), raw.get("count", 1),
@@ -219,6 +286,8 @@ def load_scenario(path: str | Path, *, check_trees: bool = False) -> Scenario:
                 problems.append(doc.problem(("groups", i, "params", name),
                                             f"bad parameter name {name!r}: use letters, digits and _",
                                             key=True))
+        problems += group_layout(doc, raw, group, layout.network, seconds.get("duration"))
+        problems += group_draws(doc, group, seed)
         for agent_id in group.ids():
             try:
                 ipc.validate_agent_id(agent_id)
@@ -235,11 +304,18 @@ def load_scenario(path: str | Path, *, check_trees: bool = False) -> Scenario:
     if problems:
         raise LoadError(problems)
     scenario = Scenario(path, path.read_text(encoding="utf-8"), data["name"], seconds["duration"],
-                        groups, data.get("description", ""), data.get("seed", 0),
-                        seconds.get("drain", 0.0), float(data.get("time_scale", 1)), doc)
+                        groups, data.get("description", ""), seed,
+                        seconds.get("drain", 0.0), float(data.get("time_scale", 1)), doc,
+                        layout.network, layout.daemons, layout.monerod_args, layout.wallet_rpc_args,
+                        layout.wallet_login)
     if check_trees:
         scenario.check_trees()
     return scenario
+
+
+def schema_text() -> str:
+    """docs/scenario.schema.json: the schema scenarios are checked against, for editors."""
+    return json.dumps(SCHEMA, indent=2, ensure_ascii=False) + "\n"
 
 
 _TYPE_WORDS = {"number": "a number", "integer": "a whole number", "string": "a string",
@@ -278,12 +354,13 @@ def _problem(doc: Document, error) -> Problem:
         message = f"expected one of {', '.join(map(repr, arg))}, got {_kind(inst)}"
     elif v == "const":
         message = f"must be {arg!r}, got {_kind(inst)}"
-    elif v in ("minimum", "exclusiveMinimum"):
-        message = f"must be {'at least' if v == 'minimum' else 'above'} {arg}, got {_kind(inst)}"
+    elif v in ("minimum", "exclusiveMinimum", "maximum"):
+        word = {"minimum": "at least", "exclusiveMinimum": "above", "maximum": "at most"}[v]
+        message = f"must be {word} {arg}, got {_kind(inst)}"
     elif v == "pattern":
         described = error.schema.get("description")
         message = f"{_kind(inst)} is not allowed" + (f": use {described}" if described else f" ({arg})")
-    elif v in ("minItems", "minLength"):
+    elif v in ("minItems", "minLength", "minProperties"):
         message = "must not be empty"
     else:
         message = error.message

@@ -1,8 +1,9 @@
 """The run summary: blocks per pool against hashrate, transactions, payments, agent errors.
 
 Everything comes from the run directory: journals/<agent>.jsonl, shared/registry/ and, when the
-launcher wrote it, run.json. `Tally` folds journal records one at a time, so the launcher's
-progress line and the final summary count the same way.
+launcher wrote it, run.json (read by `sim.report.load`). `Tally` folds journal records one at a
+time, so the launcher's progress line, the final summary and the report (`sim.report`) count
+the same way.
 
 Payment bookkeeping, per `payment_sent` P (user U, shop S, payment id I):
   seen       S journaled a `payment_seen` with payment id I
@@ -12,11 +13,11 @@ Payment bookkeeping, per `payment_sent` P (user U, shop S, payment id I):
   missing    not seen at S
 `unknown` counts marketplace `payment_seen` records (distinct by shop, txid, payment id) that
 the shop marked unknown or that no journaled `payment_sent` to that shop accounts for. Hence
-sent = matched + mismatched + missing + (sent payments the shop only marked unknown).
+sent = matched + mismatched + missing + (sent payments the shop only marked unknown or
+wrong_shop: outcome "unmatched" in `Tally.payment_rows()`).
 """
 from __future__ import annotations
 
-import json
 import statistics
 from collections import Counter
 from dataclasses import dataclass, field
@@ -25,17 +26,35 @@ from typing import Any
 
 import ipc
 from behaviours.values import format_duration
+from sim.report.load import Journal, read_journals, read_json
 
-__all__ = ["Tally", "summarize", "format_summary", "load_run", "short_duration"]
+__all__ = ["Tally", "summarize", "build_summary", "format_summary", "load_run", "tally_journals",
+           "short_duration"]
 
 
 def _int(value: Any, default: int = 0) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else default
 
 
+def _t(record: dict) -> float:
+    """The record's time, 0 when it has none (or not a number)."""
+    t = record.get("t", 0)
+    return t if isinstance(t, (int, float)) and not isinstance(t, bool) else 0
+
+
+def _earliest(record: dict) -> tuple:
+    """Sort key: by time, records without one last."""
+    t = record.get("t")
+    timed = isinstance(t, (int, float)) and not isinstance(t, bool)
+    return (not timed, t if timed else 0)
+
+
 @dataclass
 class AgentTally:
     role: str | None = None
+    tree: str | None = None
+    ticks: int | None = None
+    status: str | None = None        # the root's status when it stopped
     started: bool = False
     stopped: bool = False
     stop_reason: str | None = None
@@ -86,10 +105,13 @@ class Tally:
         tally = self.agent(a)
         tally.started = True
         tally.role = r.get("role") or tally.role
+        tally.tree = r.get("tree") if isinstance(r.get("tree"), str) else tally.tree
 
     def _on_agent_stopped(self, r: dict, a: str) -> None:
         tally = self.agent(a)
         tally.stopped, tally.stop_reason = True, r.get("reason")
+        tally.ticks = _int(r.get("ticks"), tally.ticks)
+        tally.status = r.get("status") if isinstance(r.get("status"), str) else tally.status
 
     def _error(self, r: dict, a: str) -> None:
         tally = self.agent(a)
@@ -162,41 +184,58 @@ class Tally:
         return {"total": total, "bootstrap": sum(self.bootstrap.values()), "signals": self.signals,
                 "late": self.late, "pools": out}
 
-    def payments(self) -> dict:
+    def payment_rows(self) -> list[dict]:
+        """Each `payment_sent`, in feed order, joined with its shop's records by payment id.
+
+        A row: user, shop, payment_id, txid, amount, fee, t (sent), seen_t (first sighting,
+        pool or block), seen_amount, statuses, confirmed_t, height (of the block holding it:
+        the confirmation's, else the first sighting in a block) and outcome: matched,
+        mismatched, missing or unmatched (seen only as unknown / wrong_shop).
+        """
         seen_by: dict[tuple, list[dict]] = {}
         for (shop, _txid, pid), record in self.seen.items():
             seen_by.setdefault((shop, pid), []).append(record)
-        confirmed_at: dict[tuple, float] = {}
+        confirmed_by: dict[tuple, list[dict]] = {}
         for (shop, _txid, pid), record in self.confirmed.items():
-            key = (shop, pid)
-            confirmed_at[key] = min(confirmed_at.get(key, record.get("t", 0)), record.get("t", 0))
-        counts = Counter()
-        to_seen, to_confirmed = [], []
-        accounted: set[tuple] = set()
+            confirmed_by.setdefault((shop, pid), []).append(record)
+        rows = []
         for p in self.sent:
             key = (p.get("shop"), p.get("payment_id"))
-            records = seen_by.get(key, [])
-            accounted.add(key)
-            if not records:
-                counts["missing"] += 1
-                continue
-            counts["seen"] += 1
-            to_seen.append(min(r.get("t", 0) for r in records) - p.get("t", 0))
-            if key in confirmed_at:
-                counts["confirmed"] += 1
-                to_confirmed.append(confirmed_at[key] - p.get("t", 0))
-            statuses = {r.get("status") for r in records}
+            seen = sorted(seen_by.get(key, []), key=_earliest)
+            confirmed = sorted(confirmed_by.get(key, []), key=_earliest)
+            statuses = sorted({str(r.get("status")) for r in seen})
             amounts_differ = any(r.get("amount") is not None and p.get("amount") is not None
-                                 and r.get("amount") != p.get("amount") for r in records)
-            if "matched" in statuses and not amounts_differ:
-                counts["matched"] += 1
+                                 and r.get("amount") != p.get("amount") for r in seen)
+            if not seen:
+                outcome = "missing"
+            elif "matched" in statuses and not amounts_differ:
+                outcome = "matched"
             elif "amount_mismatch" in statuses or "matched" in statuses:
-                counts["mismatched"] += 1
+                outcome = "mismatched"
+            else:
+                outcome = "unmatched"
+            heights = [_int(r.get("height")) for r in confirmed + seen if _int(r.get("height")) > 0]
+            rows.append({"user": p["agent"], "shop": p.get("shop"), "payment_id": p.get("payment_id"),
+                         "txid": p.get("txid"), "amount": p.get("amount"), "fee": p.get("fee"),
+                         "t": _t(p), "seen_t": _t(seen[0]) if seen else None,
+                         "seen_amount": seen[0].get("amount") if seen else None,
+                         "statuses": statuses,
+                         "confirmed_t": _t(confirmed[0]) if confirmed else None,
+                         "height": heights[0] if heights else None, "outcome": outcome})
+        return rows
+
+    def payments(self) -> dict:
+        rows = self.payment_rows()
+        counts = Counter(r["outcome"] for r in rows)
+        seen = [r for r in rows if r["seen_t"] is not None]
+        to_seen = [r["seen_t"] - r["t"] for r in seen]
+        to_confirmed = [r["confirmed_t"] - r["t"] for r in seen if r["confirmed_t"] is not None]
+        accounted = {(r["shop"], r["payment_id"]) for r in rows}
         unknown = sum(1 for (shop, _t, pid), r in self.seen.items()
                       if r.get("status") == "unknown" or (shop, pid) not in accounted)
         failure_codes = Counter(str(f.get("code", f.get("error"))) for f in self.failed)
         return {"orders": self.orders, "sent": len(self.sent), "failed": len(self.failed),
-                "seen": counts["seen"], "confirmed": counts["confirmed"],
+                "seen": len(seen), "confirmed": len(to_confirmed),
                 "matched": counts["matched"], "mismatched": counts["mismatched"],
                 "missing": counts["missing"], "unknown": unknown,
                 "seen_records": len(self.seen), "confirmed_records": len(self.confirmed),
@@ -216,27 +255,35 @@ def _stats(values: list[float]) -> dict | None:
             "median": round(statistics.median(values), 3), "max": round(max(values), 3)}
 
 
+def tally_journals(journals: list[Journal], registry: list[dict] = ()) -> Tally:
+    """Feed every journal (and pool hashrates from registry records) into a Tally."""
+    tally = Tally()
+    for journal in journals:
+        for record in journal.records:
+            tally.feed(record, journal.agent)
+    for record in registry:
+        rate = record.get("hashrate")
+        if record.get("role") == "pool" and isinstance(record.get("agent"), str) \
+                and isinstance(rate, (int, float)) and not isinstance(rate, bool):
+            tally.hashrate.setdefault(record["agent"], float(rate))
+    return tally
+
+
 def load_run(run_dir: str | Path) -> tuple[Tally, dict | None]:
     """Feed every journal of `run_dir` (and pool hashrates from the registry) into a Tally."""
     run_dir = Path(run_dir)
-    tally = Tally()
-    for path in sorted((run_dir / "journals").glob("*.jsonl")):
-        for record in ipc.read_journal(path):
-            tally.feed(record, path.stem)
-    for record in ipc.Registry(run_dir / "shared").all(role="pool"):
-        rate = record.get("hashrate")
-        if isinstance(rate, (int, float)) and not isinstance(rate, bool):
-            tally.hashrate.setdefault(record["agent"], float(rate))
-    try:
-        run = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        run = None
-    return tally, run if isinstance(run, dict) else None
+    tally = tally_journals(read_journals(run_dir), ipc.Registry(run_dir / "shared").all(role="pool"))
+    return tally, read_json(run_dir / "run.json")
 
 
 def summarize(run_dir: str | Path) -> dict:
     """The summary of the run in `run_dir` as a JSON-ready dict."""
     tally, run = load_run(run_dir)
+    return build_summary(run_dir, tally, run)
+
+
+def build_summary(run_dir: str | Path, tally: Tally, run: dict | None) -> dict:
+    """The summary of an already loaded run (`summarize` without the reading)."""
     launched = {a["id"]: a for a in (run or {}).get("agents", []) if isinstance(a, dict) and "id" in a}
     agents, problems = {}, []
     for agent_id in sorted(set(tally.agents) | set(launched)):

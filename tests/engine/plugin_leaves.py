@@ -1,5 +1,5 @@
 """Leaves for engine tests, loaded as a plugin module (`--plugin plugin_leaves`)."""
-from behaviours.base import Leaf, Status, string
+from behaviours.base import Leaf, Status, key, string
 
 
 class ShutdownProbe(Leaf):
@@ -29,4 +29,17 @@ class AskDaemon(Leaf):
 
     def update(self):
         self.ctx.daemon.get_info()
+        return Status.SUCCESS
+
+
+class Tally(Leaf):
+    """Adds 1 to the durable counter in `output` and returns SUCCESS."""
+
+    PARAMS = {"output": key("blackboard key of the counter", default="tally")}
+    OUTPUTS = {"output": "how many times this leaf ran, across restarts"}
+    DURABLE = ("output",)
+
+    def update(self):
+        count = self.bb.get(self.params["output"]) if self.bb.exists(self.params["output"]) else 0
+        self.write("output", count + 1)
         return Status.SUCCESS

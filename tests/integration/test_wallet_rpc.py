@@ -97,3 +97,21 @@ def test_integrated_address_payment_seen_with_payment_id(chain):
     assert [(p["tx_hash"], p["amount"], p["block_height"]) for p in payments] == \
         [(txid, amount, mined["height"])]
     assert shop.get_payments("fedcba9876543210") == []
+
+
+def test_wallet_is_reopened_after_the_wallet_rpc_restarts(chain):
+    """A wallet-rpc killed and restarted has no wallet open; a reopen client opens it again."""
+    proc = chain.supervisor.start_wallet_rpc("phoenix", chain.daemon)
+    reopened = []
+    wallet = WalletClient(proc.url, reopen=True, on_reopen=reopened.append)
+    wallet.create_wallet("phoenix")
+    address = wallet.get_address()
+    proc.kill()
+    proc = chain.supervisor.start_wallet_rpc("phoenix", chain.daemon)
+    assert wallet.get_address() == address
+    assert reopened == ["phoenix"]
+    plain = WalletClient(proc.url)
+    plain.close_wallet()
+    from rpc_client import NoWalletOpen
+    with pytest.raises(NoWalletOpen):
+        plain.get_address()

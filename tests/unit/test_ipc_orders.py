@@ -21,3 +21,12 @@ def test_index_matches_payment_ids_across_users_incrementally(tmp_path):
     assert index.get("cc" * 8)["agent"] == "user-0"
     assert "cancelled" not in index.get("aa" * 8)
     assert index.refresh() == 0
+
+
+def test_paid_orders_are_marked(tmp_path):
+    book = OrderBookWriter(tmp_path, "user-0", lambda: 1.0)
+    book.append("order_placed", payment_id="dd" * 8, shop="shop-0", amount=3)
+    book.append("order_paid", payment_id="dd" * 8, txid="ab" * 32)
+    index = OrderIndex(tmp_path)
+    index.refresh()
+    assert index.get("dd" * 8)["paid"] is True and "cancelled" not in index.get("dd" * 8)

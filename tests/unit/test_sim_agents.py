@@ -24,7 +24,8 @@ def test_argv():
                       time_scale=10.0, clock_origin=1700000000.25, python="/venv/python")
     assert argv == ["/venv/python", "-m", "engine", "run", "/trees/user.yaml", "--agent", "user-3",
                     "--daemon", "http://127.0.0.1:1", "--shared", "/run/shared",
-                    "--journal", "/run/journals", "--seed", "42", "--time-scale", "10",
+                    "--journal", "/run/journals", "--state", "/run/state", "--seed", "42",
+                    "--time-scale", "10",
                     "--clock-origin", "1700000000.250000", "--wallet", "http://127.0.0.1:2",
                     "--plugin", "my_leaves", "--param", "amount=0.5", "--param", 'shop="shop-0"']
     no_wallet = agent_argv(SPEC, daemon_url="d", wallet_url=None, shared=Path("s"), journals=Path("j"),

@@ -1,0 +1,60 @@
+"""Shadow config generation: `monerosim generate` for scenarios/shadow-1000.yaml and for the same
+scenario grown to 10,000 hosts (load + tree check + render + Shadow-rule check + data root), and
+`check-shadow` alone, each next to parsing the written config with libyaml (the floor for any
+tool that reads it back)."""
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+from . import Row, bench
+
+REPO = Path(__file__).resolve().parents[1]
+TEMPLATE = REPO / "scenarios" / "shadow-1000.yaml"
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _ten_thousand(directory: Path) -> Path:
+    """shadow-1000 with 9,939 users (trees made absolute)."""
+    text = TEMPLATE.read_text(encoding="utf-8").replace("../trees/", f"{REPO / 'trees'}/")
+    text = text.replace("count: 939", "count: 9939").replace("name: shadow-1000", "name: shadow-10000")
+    text = text.replace("stagger: 500ms", "stagger: 100ms")
+    path = directory / "shadow-10000.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _generate(scenario_path: Path, out: Path) -> tuple[float, float, float, int]:
+    """(generate s, check-shadow s, libyaml parse s, hosts)."""
+    from sim.scenario import load_scenario
+    from sim.shadow.check import check_config
+    from sim.shadow.generate import Paths, generate
+    start = time.perf_counter()
+    scenario = load_scenario(scenario_path, check_trees=True)
+    done = generate(scenario, Paths(out, out))
+    took = time.perf_counter() - start
+    start = time.perf_counter()
+    problems, _ = check_config(done.config)
+    checked = time.perf_counter() - start
+    assert not problems, problems[:3]
+    start = time.perf_counter()
+    yaml.load(done.config.read_text(encoding="utf-8"), Loader=_LOADER)
+    return took, checked, time.perf_counter() - start, done.hosts
+
+
+@bench("shadow.generate")
+def shadow_generate() -> list[Row]:
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        for label, path, goal in (("1,000 hosts (shadow-1000)", TEMPLATE, 5.0),
+                                  ("10,000 hosts", _ten_thousand(tmp), 30.0)):
+            took, checked, parse, hosts = _generate(path, tmp / path.stem)
+            note = f"{hosts} hosts; the check alone takes {checked:.2f} s"
+            rows.append(Row(f"generate {label}", took, parse, "s", f"≤ {goal:g} s", took <= goal, note=note))
+            if hosts >= 10_000:
+                rows.append(Row("check-shadow 10,000 hosts", checked, parse, "s", "≤ 20 s", checked <= 20))
+    return rows

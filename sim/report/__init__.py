@@ -1,0 +1,33 @@
+"""`monerosim report RUN`: report.json, four plots (PNG + SVG) and one self-contained report.html.
+
+load.py reads a run directory, metrics.py computes report.json, plots.py and html.py draw it.
+Imports stay lazy here: `sim.summary` imports `sim.report.load`, and only the report needs
+matplotlib.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+__all__ = ["build_report"]
+
+
+def build_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
+    """Write the report of `run_dir` into `out` (default RUN/report/); return report.html's path.
+
+    Raises sim.report.load.NotARunDirectory for a missing directory or one without journals/.
+    """
+    from .html import render_html
+    from .load import read_run
+    from .metrics import build_metrics
+    from .plots import write_plots
+
+    files = read_run(run_dir)
+    out = Path(out) if out is not None else files.dir / "report"
+    out.mkdir(parents=True, exist_ok=True)
+    report = build_metrics(files)
+    report["plots"] = write_plots(report, files, out)
+    (out / "report.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    page = out / "report.html"
+    page.write_text(render_html(report, out), encoding="utf-8")
+    return page

@@ -1,0 +1,223 @@
+"""The report's four plots, each written as PNG and SVG (matplotlib, Agg backend, imported lazily).
+
+Times on every axis are simulated, relative to the report's origin (the first `agent_started`).
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from .load import RunFiles, number
+
+__all__ = ["write_plots", "PLOTS"]
+
+PLOTS = {
+    "latency_cdf": "Confirmation latency (CDF)",
+    "payments_by_shop": "Payments over time per marketplace",
+    "blocks_per_pool": "Blocks per pool vs expected",
+    "activity": "Activity timeline",
+}
+LATENCY_LABELS = {"seen": "sent → seen", "mined": "sent → mined",
+                  "confirmed": "sent → confirmed"}
+ROLE_ORDER = {"controller": 0, "pool": 1, "marketplace": 2, "user": 3}
+MAX_ROWS = 60              # more agents than this: one timeline row per role
+RASTER_POINTS = 2000       # more markers than this: drawn as an image inside the SVG
+# event → (marker, colour, label) on the activity timeline
+MARKS = {
+    "bootstrap_mined": ("*", "#17becf", "bootstrap blocks"),
+    "signal_issued": ("|", "#7f7f7f", "mining signal"),
+    "block_mined": ("s", "#1f77b4", "block mined"),
+    "peers_funded": ("D", "#9467bd", "users funded"),
+    "funded": ("d", "#e377c2", "funds unlocked"),
+    "payment_sent": ("^", "#2ca02c", "payment sent"),
+    "payment_seen": ("o", "#ff7f0e", "payment seen"),
+    "payment_confirmed": ("P", "#8c564b", "payment confirmed"),
+    "error": ("x", "#d62728", "error"),
+}
+
+
+def _pyplot():
+    import matplotlib
+    matplotlib.use("Agg")
+    matplotlib.rcParams.update({"svg.hashsalt": "monerosim", "font.size": 9,
+                                "axes.spines.top": False, "axes.spines.right": False})
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def _save(plt, fig, out: Path, name: str) -> dict:
+    fig.tight_layout()
+    paths = {}
+    for ext, extra in (("png", {"dpi": 110}), ("svg", {"metadata": {"Date": None}})):
+        path = out / f"{name}.{ext}"
+        fig.savefig(path, format=ext, **extra)
+        paths[ext] = path.name
+    plt.close(fig)
+    return paths
+
+
+def _empty(ax, text: str) -> None:
+    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, color="#777777")
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def latency_cdf(plt, report: dict, out: Path) -> dict:
+    fig, ax = plt.subplots(figsize=(7, 4))
+    items = report["transactions"]["items"]
+    curves = {k: sorted(i[k] - i["sent"] for i in items if i[k] is not None) for k in LATENCY_LABELS}
+    if not any(curves.values()):
+        _empty(ax, "no payment was seen")
+    else:
+        longest = max(v[-1] for v in curves.values() if v)
+        scale, unit = (60.0, "minutes") if longest > 600 else (1.0, "seconds")
+        for key, values in curves.items():
+            if values:
+                xs = [v / scale for v in values]
+                ys = [(i + 1) / len(values) for i in range(len(values))]
+                ax.step([0] + xs, [0] + ys, where="post", label=f"{LATENCY_LABELS[key]} (n={len(values)})")
+        ax.set_xlabel(f"simulated {unit} after the payment was sent")
+        ax.set_ylabel("fraction of payments")
+        ax.set_ylim(0, 1.02)
+        ax.set_xlim(left=0)
+        ax.grid(alpha=0.3)
+        ax.legend(loc="lower right")
+    ax.set_title(PLOTS["latency_cdf"])
+    return _save(plt, fig, out, "latency_cdf")
+
+
+def payments_by_shop(plt, report: dict, files: RunFiles, out: Path) -> dict:
+    origin = report["run"]["origin"]
+    series: dict[str, dict[str, list[float]]] = {}
+    counted = set()        # (shop, event, txid, payment id): the first record only, as in the tables
+    for journal in files.journals:
+        for record in journal.records:
+            t, event = number(record.get("t")), record.get("event")
+            shop = record.get("agent") or journal.agent
+            key = (shop, event, record.get("txid"), record.get("payment_id"))
+            if t is not None and event in ("payment_seen", "payment_confirmed") and key not in counted:
+                counted.add(key)
+                series.setdefault(shop, {"payment_seen": [], "payment_confirmed": []})[event].append(
+                    (t - origin) / 60)
+    fig, ax = plt.subplots(figsize=(7, 4))
+    if not series:
+        _empty(ax, "no marketplace saw a payment")
+    else:
+        colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+        for n, (shop, events) in enumerate(sorted(series.items())):
+            colour = colours[n % len(colours)]
+            for event, style in (("payment_seen", "-"), ("payment_confirmed", "--")):
+                times = sorted(events[event])
+                if times:
+                    ax.step([0] + times, list(range(len(times) + 1)), where="post", color=colour,
+                            linestyle=style, label=f"{shop} {event.split('_')[1]} ({len(times)})")
+        ax.set_xlabel("simulated minutes")
+        ax.set_ylabel("payments (cumulative)")
+        ax.yaxis.set_major_locator(plt.MaxNLocator(integer=True))
+        ax.set_xlim(left=0)
+        ax.grid(alpha=0.3)
+        ax.legend(loc="upper left", fontsize=8)
+    ax.set_title(PLOTS["payments_by_shop"])
+    return _save(plt, fig, out, "payments_by_shop")
+
+
+def blocks_per_pool(plt, report: dict, out: Path) -> dict:
+    pools = report["blocks"]["pools"]
+    fig, ax = plt.subplots(figsize=(7, 4))
+    if not pools:
+        _empty(ax, "no pool registered")
+    else:
+        names = list(pools)
+        xs = range(len(names))
+        actual = [pools[p]["blocks"] for p in names]
+        expected = [pools[p]["expected"] or 0 for p in names]
+        spread = [2 * (pools[p]["sd"] or 0) for p in names]
+        ax.bar([x - 0.2 for x in xs], actual, width=0.4, label="mined", color="#1f77b4")
+        ax.bar([x + 0.2 for x in xs], expected, width=0.4, yerr=spread, capsize=4,
+               label="expected from hashrate (±2σ)", color="#aec7e8")
+        for x, p in zip(xs, names):
+            if pools[p]["p_value"] is not None:
+                ax.annotate(f"p={pools[p]['p_value']:.2f}", (x, max(actual[x], expected[x] + spread[x])),
+                            textcoords="offset points", xytext=(0, 4), ha="center", fontsize=8)
+        share = [f"{p}\n{100 * pools[p]['share']:.0f}% hashrate" if pools[p]["share"] is not None
+                 else p for p in names]
+        ax.set_xticks(list(xs), share)
+        ax.set_ylabel("blocks mined on signals")
+        ax.yaxis.set_major_locator(plt.MaxNLocator(integer=True))
+        ax.margins(y=0.15)
+        ax.legend(loc="upper right", fontsize=8)
+    ax.set_title(f"{PLOTS['blocks_per_pool']} ({report['blocks']['total']} blocks)")
+    return _save(plt, fig, out, "blocks_per_pool")
+
+
+def _rows(agents: dict) -> tuple[list[str], dict[str, int], dict[int, tuple[float, float]]]:
+    """Row labels, agent → row, row → (start, stop) in seconds.
+
+    One row per agent, by role then id; above MAX_ROWS agents, one row per role ("user ×900").
+    """
+    order = sorted(agents, key=lambda a: (ROLE_ORDER.get(agents[a]["role"], 9), a))
+    if len(order) > MAX_ROWS:
+        roles = list(dict.fromkeys(agents[a]["role"] or "?" for a in order))
+        row = {a: roles.index(agents[a]["role"] or "?") for a in order}
+        counts = [sum(1 for a in order if row[a] == n) for n in range(len(roles))]
+        labels = [f"{role} ×{n}" for role, n in zip(roles, counts)]
+    else:
+        row = {a: n for n, a in enumerate(order)}
+        labels = order
+    spans: dict[int, tuple[float, float]] = {}
+    for agent in order:
+        a = agents[agent]
+        stop = a["stop"] if a["stop"] is not None else a["last"]
+        if stop is None:
+            continue
+        start = a["start"] if a["start"] is not None else 0.0
+        low, high = spans.get(row[agent], (start, stop))
+        spans[row[agent]] = (min(low, start), max(high, stop))
+    return labels, row, spans
+
+
+def activity(plt, report: dict, files: RunFiles, out: Path) -> dict:
+    origin = report["run"]["origin"]
+    labels, row, spans = _rows(report["agents"])
+    points: dict[str, tuple[list, list]] = {k: ([], []) for k in MARKS}
+    for journal in files.journals:
+        for record in journal.records:
+            t, event = number(record.get("t")), record.get("event")
+            agent = record.get("agent") or journal.agent
+            if t is None or agent not in row:
+                continue
+            key = "error" if event in ("rpc_failed", "leaf_failed", "payment_failed") else event
+            if key in points:
+                points[key][0].append((t - origin) / 60)
+                points[key][1].append(row[agent])
+    fig, ax = plt.subplots(figsize=(9, max(2.5, 0.32 * len(labels) + 1.4)))
+    if not labels:
+        _empty(ax, "no journal")
+    else:
+        for n, (start, stop) in spans.items():
+            ax.hlines(n, start / 60, stop / 60, color="#dddddd", linewidth=5, zorder=1)
+        for key, (xs, ys) in points.items():
+            if xs:
+                marker, colour, label = MARKS[key]
+                ax.scatter(xs, ys, marker=marker, color=colour, s=22, label=f"{label} ({len(xs)})",
+                           zorder=3, linewidths=1.2, rasterized=len(xs) > RASTER_POINTS)
+        ax.set_yticks(range(len(labels)), labels)
+        ax.set_ylim(len(labels) - 0.5, -0.5)
+        ax.set_xlabel("simulated minutes")
+        ax.set_xlim(left=0)
+        ax.grid(axis="x", alpha=0.3)
+        ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=4, fontsize=8, frameon=False)
+    shown = sum(1 for xs, _ys in points.values() if xs)
+    ax.set_title(PLOTS["activity"], pad=6 + 13 * math.ceil(shown / 4))
+    return _save(plt, fig, out, "activity")
+
+
+def write_plots(report: dict, files: RunFiles, out: str | Path) -> dict:
+    """Write the four plots into `out`; return {plot: {"png": name, "svg": name}}."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    plt = _pyplot()
+    return {"latency_cdf": latency_cdf(plt, report, out),
+            "payments_by_shop": payments_by_shop(plt, report, files, out),
+            "blocks_per_pool": blocks_per_pool(plt, report, out),
+            "activity": activity(plt, report, files, out)}

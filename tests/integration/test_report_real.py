@@ -1,0 +1,120 @@
+"""`monerosim report` on a real run: tests/report_fixtures/tiny-real.yaml (≈1 minute).
+
+Every number checked here is recomputed straight from the journals, independently of
+sim.summary / sim.report.
+"""
+from __future__ import annotations
+
+import collections
+import json
+import re
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+SCENARIO = ROOT / "tests" / "report_fixtures" / "tiny-real.yaml"
+
+
+def monerosim(*args: str, timeout: float) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "sim.cli", *args], capture_output=True, text=True,
+                          timeout=timeout, cwd=ROOT)
+
+
+def journals(run_dir: Path) -> dict[str, list[dict]]:
+    return {p.stem: [json.loads(line) for line in p.read_text().splitlines()]
+            for p in sorted((run_dir / "journals").glob("*.jsonl"))}
+
+
+def events(records: list[dict], name: str) -> list[dict]:
+    return [r for r in records if r["event"] == name]
+
+
+@pytest.fixture(scope="module")
+def reported(tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("tiny-real") / "run"
+    done = monerosim("run", str(SCENARIO), "--out", str(run_dir), "--quiet", timeout=400)
+    assert done.returncode == 0, done.stdout + done.stderr
+    done = monerosim("report", str(run_dir), timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.strip() == str(run_dir / "report" / "report.html")
+    report = json.loads((run_dir / "report" / "report.json").read_text())
+    return run_dir, report, journals(run_dir)
+
+
+def test_run_agents_and_origin(reported):
+    run_dir, report, agents = reported
+    assert report["run"]["kind"] == "local" and report["run"]["name"] == "tiny-real"
+    assert sorted(report["agents"]) == sorted(agents) == ["controller", "pool", "shop", "user-0", "user-1"]
+    origin = min(r[0]["t"] for r in agents.values())
+    assert report["run"]["origin"] == origin
+    assert report["run"]["span"] == pytest.approx(max(r[-1]["t"] for r in agents.values()) - origin, abs=1e-3)
+    for agent, records in agents.items():
+        row = report["agents"][agent]
+        assert row["role"] == records[0]["role"] and row["records"] == len(records)
+        assert row["ticks"] == records[-1]["ticks"]
+    assert report["problems"] == [] and report["journals"]["corrupt_total"] == 0
+
+
+def test_payments_agree_with_journals(reported):
+    _run, report, agents = reported
+    sent = {e["txid"]: e for u in ("user-0", "user-1") for e in events(agents[u], "payment_sent")}
+    seen = {e["txid"]: e for e in events(agents["shop"], "payment_seen")}
+    assert len(sent) >= 1, "no payment in the real run"
+    p = report["payments"]
+    assert (p["sent"], p["matched"], p["missing"], p["mismatched"], p["unknown"]) == \
+        (len(sent), sum(seen[t]["status"] == "matched" for t in sent if t in seen),
+         sum(t not in seen for t in sent), 0, sum(t not in sent for t in seen))
+    assert p["shops"]["shop"]["received"] == sum(e["amount"] for e in seen.values())
+    assert sum(report["transactions"]["per_minute"]["payments"]) == len(sent)
+
+
+def test_latencies_agree_with_journals(reported):
+    _run, report, agents = reported
+    block_at = {e["height"]: e["t"] for e in events(agents["pool"], "block_mined")}
+    seen = {e["txid"]: e for e in events(agents["shop"], "payment_seen")}
+    confirmed = {e["txid"]: e for e in events(agents["shop"], "payment_confirmed")}
+    expected = collections.defaultdict(list)
+    for user in ("user-0", "user-1"):
+        for e in events(agents[user], "payment_sent"):
+            if e["txid"] in seen:
+                expected["sent_to_seen"].append(seen[e["txid"]]["t"] - e["t"])
+            if e["txid"] in confirmed:
+                expected["sent_to_confirmed"].append(confirmed[e["txid"]]["t"] - e["t"])
+                if confirmed[e["txid"]]["height"] in block_at:
+                    expected["sent_to_mined"].append(block_at[confirmed[e["txid"]]["height"]] - e["t"])
+    for name, values in expected.items():
+        stats = report["transactions"]["latency"][name]
+        assert stats["n"] == len(values), name
+        assert stats["median"] == pytest.approx(statistics.median(values), abs=2e-3), name
+        assert stats["max"] == pytest.approx(max(values), abs=2e-3), name
+        assert stats["min"] >= 0, name
+
+
+def test_blocks_and_errors_agree_with_journals(reported):
+    _run, report, agents = reported
+    mined = sum(e["blocks"] for e in events(agents["pool"], "block_mined"))
+    pool = report["blocks"]["pools"]["pool"]
+    assert (report["blocks"]["total"], pool["blocks"], pool["share"], pool["plausible"]) == \
+        (mined, mined, 1.0, True)
+    assert report["blocks"]["signals"] == len(events(agents["controller"], "signal_issued"))
+    assert report["blocks"]["bootstrap"] == sum(e["blocks"] for e in events(agents["controller"],
+                                                                           "bootstrap_mined"))
+    errors = sum(len(events(r, "rpc_failed")) + len(events(r, "leaf_failed")) for r in agents.values())
+    assert report["errors"]["total"] == errors
+
+
+def test_page_and_plots(reported):
+    run_dir, report, _agents = reported
+    out = run_dir / "report"
+    for files in report["plots"].values():
+        assert (out / files["png"]).read_bytes().startswith(b"\x89PNG")
+        assert (out / files["svg"]).stat().st_size > 10_000
+    html = (out / "report.html").read_text()
+    assert not re.search(r"https?://", html)
+    assert f"<b>{report['payments']['matched']}/{report['payments']['sent']}</b>" in html
