@@ -35,7 +35,7 @@ class Bootstrap(Leaf):
     """
 
     PARAMS = {
-        "blocks": integer("block count to reach", minimum=1, default=80),
+        "blocks": integer("block count to reach", minimum=1, default=150),
         "role": ROLE | {"default": "pool"},
         "weight": string("registry field used as weight", default="hashrate"),
         "chunk": integer("blocks per generateblocks call", minimum=1, default=5),
