@@ -5,6 +5,7 @@ Times on every axis are simulated, relative to the report's origin (the first `a
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 
 from .load import RunFiles, number
@@ -36,7 +37,10 @@ MARKS = {
 }
 
 
-def _pyplot():
+def _pyplot(out: Path):
+    # matplotlib's font cache goes under the report folder, not ~/.cache: a run writes only
+    # below its run directory.
+    os.environ.setdefault("MPLCONFIGDIR", str(out / ".matplotlib"))
     import matplotlib
     matplotlib.use("Agg")
     matplotlib.rcParams.update({"svg.hashsalt": "monerosim", "font.size": 9,
@@ -216,7 +220,7 @@ def write_plots(report: dict, files: RunFiles, out: str | Path) -> dict:
     """Write the four plots into `out`; return {plot: {"png": name, "svg": name}}."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    plt = _pyplot()
+    plt = _pyplot(out)
     return {"latency_cdf": latency_cdf(plt, report, out),
             "payments_by_shop": payments_by_shop(plt, report, files, out),
             "blocks_per_pool": blocks_per_pool(plt, report, out),
