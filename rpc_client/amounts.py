@@ -11,9 +11,8 @@ ATOMIC_PER_XMR = 10**12
 _QUANTUM = Decimal(1).scaleb(-12)
 
 
-def to_atomic(xmr: int | str | Decimal | float) -> int:
-    """XMR → atomic units. Raises ValueError for non-numbers, negatives, NaN/inf, bools, or
-    more than 12 decimal places. A float is read as its shortest decimal repr (0.1 → "0.1")."""
+def _decimal(xmr: int | str | Decimal | float) -> Decimal:
+    """A finite Decimal for `xmr`; a float is read as its shortest repr (0.1 → "0.1")."""
     if isinstance(xmr, bool):
         raise ValueError(f"not an amount: {xmr!r}")
     try:
@@ -22,6 +21,13 @@ def to_atomic(xmr: int | str | Decimal | float) -> int:
         raise ValueError(f"not an amount: {xmr!r}") from None
     if not value.is_finite():
         raise ValueError(f"not a finite amount: {xmr!r}")
+    return value
+
+
+def to_atomic(xmr: int | str | Decimal | float) -> int:
+    """XMR → atomic units. Raises ValueError for non-numbers, negatives, NaN/inf, bools, or
+    more than 12 decimal places. A float is read as its shortest decimal repr (0.1 → "0.1")."""
+    value = _decimal(xmr)
     if value < 0:
         raise ValueError(f"negative amount: {xmr!r}")
     atomic = value * ATOMIC_PER_XMR
@@ -32,15 +38,7 @@ def to_atomic(xmr: int | str | Decimal | float) -> int:
 
 def round_to_atomic(xmr: int | str | Decimal | float) -> int:
     """XMR → atomic units, rounding half-even past 12 decimal places (for drawn amounts)."""
-    if isinstance(xmr, bool):
-        raise ValueError(f"not an amount: {xmr!r}")
-    try:
-        value = Decimal(repr(xmr)) if isinstance(xmr, float) else Decimal(str(xmr).strip())
-    except InvalidOperation:
-        raise ValueError(f"not an amount: {xmr!r}") from None
-    if not value.is_finite():
-        raise ValueError(f"not a finite amount: {xmr!r}")
-    return to_atomic(value.quantize(_QUANTUM))
+    return to_atomic(_decimal(xmr).quantize(_QUANTUM))
 
 
 def from_atomic(atomic: int) -> Decimal:
