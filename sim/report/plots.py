@@ -37,10 +37,10 @@ MARKS = {
 }
 
 
-def _pyplot(out: Path):
-    # matplotlib's font cache goes under the report folder, not ~/.cache: a run writes only
+def _pyplot(run_dir: Path):
+    # matplotlib's font cache goes in the run directory, not ~/.cache: a run writes only
     # below its run directory.
-    os.environ.setdefault("MPLCONFIGDIR", str(out / ".matplotlib"))
+    os.environ.setdefault("MPLCONFIGDIR", str(run_dir / ".matplotlib"))
     import matplotlib
     matplotlib.use("Agg")
     matplotlib.rcParams.update({"svg.hashsalt": "monerosim", "font.size": 9,
@@ -220,7 +220,7 @@ def write_plots(report: dict, files: RunFiles, out: str | Path) -> dict:
     """Write the four plots into `out`; return {plot: {"png": name, "svg": name}}."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    plt = _pyplot(out)
+    plt = _pyplot(files.dir)
     return {"latency_cdf": latency_cdf(plt, report, out),
             "payments_by_shop": payments_by_shop(plt, report, files, out),
             "blocks_per_pool": blocks_per_pool(plt, report, out),
