@@ -78,7 +78,11 @@ def test_tiny_run(tmp_path):
     assert [(a["exit_code"], a["outcome"]) for a in record["agents"]] == [(0, "ok")] * 4
     assert [a["wallet"] is not None for a in record["agents"]] == [True, True, False, False]
     for agent in record["agents"][:2]:
-        assert (agent["wallet"]["exit_code"], agent["wallet"]["saved"]) == (0, True)
+        wallet = agent["wallet"]
+        assert wallet["saved"] is True
+        # wallet-rpc 0.18.0.0 sometimes aborts in its teardown after a clean stop: the
+        # launcher notes it (with the signal) instead of exiting 0.
+        assert wallet["exit_code"] == 0 or (wallet["exit_code"] == -6 and "SIGABRT" in wallet["note"])
     assert record["daemon"]["exit_code"] == 0 and record["final_height"] >= 1
     origins = {a["argv"][a["argv"].index("--clock-origin") + 1] for a in record["agents"]}
     assert len(origins) == 1 and float(origins.pop()) == pytest.approx(record["clock_origin"], abs=1e-5)
