@@ -22,12 +22,14 @@ class DaemonClient(RpcEndpoint):
     def generateblocks(self, amount_of_blocks: int, wallet_address: str,
                        starting_nonce: int = 0) -> dict:
         """Mine `amount_of_blocks` to `wallet_address` (regtest). Returns {blocks, height}
-        where `height` is the index of the last block mined. Not repeated on a lost answer."""
+        where `height` is the index of the last block mined. Not repeated on a lost answer.
+        The timeout grows with the blocks asked for (the first call also builds RandomX's
+        dataset; a loaded machine mines slower)."""
         return self.call("generateblocks", {
             "amount_of_blocks": int(amount_of_blocks),
             "wallet_address": wallet_address,
             "starting_nonce": int(starting_nonce),
-        }, idempotent=False)
+        }, idempotent=False, timeout=max(self.timeout, 30.0 + 2.0 * int(amount_of_blocks)))
 
     def get_block_header_by_height(self, height: int) -> dict:
         """The header of the block at `height`."""

@@ -14,7 +14,14 @@ def _demo(args: argparse.Namespace) -> int:
     if run_dir.exists() and any(run_dir.iterdir()):
         print(f"monerosim: {run_dir}: run directory is not empty", file=sys.stderr)
         return 2
-    return 0 if run_demo(run_dir)["ok"] else 1
+    from rpc_client import RpcError
+    from sim.processes import ProcessError
+    try:
+        return 0 if run_demo(run_dir)["ok"] else 1
+    except (RpcError, ProcessError) as exc:
+        print(f"monerosim demo: {exc} (processes stopped; logs in {run_dir / 'logs'})",
+              file=sys.stderr)
+        return 1
 
 
 def _run(args: argparse.Namespace) -> int:

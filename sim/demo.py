@@ -5,11 +5,23 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from rpc_client import format_xmr, to_atomic
+from rpc_client import DaemonUnreachable, format_xmr, to_atomic
 from sim.processes import Supervisor
 
 BOOTSTRAP_BLOCKS = 75  # coinbase maturity (60) + 16 unlocked outputs for a ring (MONERO_NOTES)
 UNLOCK_BLOCKS = 10     # a received transfer unlocks 10 blocks after its block
+
+
+def _patiently(call, *args, attempts: int = 5, pause: float = 2.0, **kw):
+    """`call` again when the wallet-rpc says it cannot reach the daemon (-38/-4): on a loaded
+    machine monerod can be too busy to answer a wallet for a moment."""
+    for attempt in range(attempts):
+        try:
+            return call(*args, **kw)
+        except DaemonUnreachable:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(pause)
 
 
 def run_demo(run_dir: Path, amount_xmr: str = "1.25", say: Callable[[str], None] = print) -> dict:
@@ -27,13 +39,13 @@ def run_demo(run_dir: Path, amount_xmr: str = "1.25", say: Callable[[str], None]
         a, b = alice.get_address(), bob.get_address()
 
         mined = rpc.generateblocks(BOOTSTRAP_BLOCKS, a)
-        alice.refresh()
+        _patiently(alice.refresh)
         balance = alice.get_balance()
         say(f"mined {len(mined['blocks'])} blocks to alice: height {rpc.get_block_count()}, "
             f"alice {format_xmr(balance['balance'])} XMR "
             f"({format_xmr(balance['unlocked_balance'])} unlocked)")
 
-        sent = alice.transfer([(b, amount)])
+        sent = _patiently(alice.transfer, [(b, amount)])
         in_pool = sent["tx_hash"] in rpc.get_transaction_pool_hashes()
         say(f"alice → bob {format_xmr(amount)} XMR, fee {format_xmr(sent['fee'])}: "
             f"tx {sent['tx_hash'][:16]}… {'in the pool' if in_pool else 'NOT in the pool'}")
@@ -47,7 +59,7 @@ def run_demo(run_dir: Path, amount_xmr: str = "1.25", say: Callable[[str], None]
         say(f"after {UNLOCK_BLOCKS} blocks bob has {format_xmr(bob_balance['unlocked_balance'])} "
             f"XMR unlocked")
 
-        back = bob.transfer([(a, amount // 2)])
+        back = _patiently(bob.transfer, [(a, amount // 2)])
         rpc.generateblocks(1, a)
         bob.refresh()
         final = bob.get_balance()["balance"]
