@@ -169,7 +169,7 @@ class FundPeers(Leaf):
     Each peer gets `outputs` separate outputs of `amount` XMR (several outputs let it pay
     again before its change unlocks). With `partition`, peers are split among the agents of
     this agent's role (peer i goes to the i-th of them, by id), so each peer is funded once.
-    A `refresh` first (one tick), then one `transfer` of at most 16 destinations per tick; journals `peers_funded {txids, peers,
+    A `refresh` first (one tick), then one `transfer` of at most 15 destinations per tick; journals `peers_funded {txids, peers,
     amount, outputs}`; the funded ids accumulate in `output`. Returns RUNNING while peers are
     left, SUCCESS when none are, FAILURE on an RPC error (e.g. not enough unlocked money).
     """

@@ -129,8 +129,7 @@ class AwaitFunds(_BalanceLeaf):
 
     Returns RUNNING, refreshing and reading the balance every `poll`, until unlocked ≥
     `min_unlocked`; then journals `funded {unlocked, balance}` (unless `journal` is false)
-    and returns SUCCESS. RPC errors are
-    FAILURE.
+    and returns SUCCESS. RPC errors are FAILURE.
     """
 
     PARAMS = {

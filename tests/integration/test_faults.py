@@ -29,6 +29,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.proc import command_lines
+
 import ipc
 from sim.summary import summarize
 
@@ -353,19 +355,6 @@ def test_blocks_and_payments_go_on_after_the_daemon_restart(faulted):
 
 # ---------------------------------------------------------------- SIGTERM to a whole run
 
-def _leftovers(run_dir: Path) -> list[str]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            except OSError:
-                continue
-            if str(run_dir) in cmd:
-                found.append(f"{entry.name}: {cmd[:160]}")
-    return found
-
-
 def test_sigterm_stops_a_whole_run_cleanly(tmp_path):
     out = tmp_path / "run"
     delay = random.Random(SEED).uniform(0, 60)
@@ -413,7 +402,7 @@ def test_sigterm_stops_a_whole_run_cleanly(tmp_path):
         [a["wallet"]["pid"] for a in record["agents"] if a["wallet"]]
     assert len(pids) == 1 + 5 + 4 and all(pids)
     assert processes_alive(pids) == []
-    assert _leftovers(out) == []
+    assert command_lines(str(out)) == []
 
     for agent in record["agents"]:
         if agent["wallet"] is None:

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.proc import command_lines
+
 import ipc
 
 pytestmark = pytest.mark.integration
@@ -26,20 +28,6 @@ def monerosim(*args) -> list[str]:
 
 def run(*args, timeout=120) -> subprocess.CompletedProcess:
     return subprocess.run(monerosim(*args), cwd=ROOT, capture_output=True, text=True, timeout=timeout)
-
-
-def leftovers(run_dir: Path) -> list[str]:
-    """Live processes whose command line names the run directory (daemon, wallets, agents)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            except OSError:
-                continue
-            if str(run_dir) in cmd:
-                found.append(f"{entry.name}: {cmd[:160]}")
-    return found
 
 
 def alive(pid: int) -> bool:
@@ -105,7 +93,7 @@ def test_tiny_run(tmp_path):
     assert (pools["pool-0"]["hashrate"], pools["pool-1"]["hashrate"]) == (60.0, 40.0)
     assert pools["pool-0"]["blocks"] >= 5 and pools["pool-1"]["blocks"] >= 5
     assert summary["problems"] == [] and summary["errors"]["total"] == 0
-    assert not leftovers(out)
+    assert not command_lines(str(out))
     assert not [pid for pid in all_pids(record) if alive(pid)]
 
 
@@ -121,7 +109,7 @@ def test_a_crashing_agent_is_named(tmp_path):
     steady = journals(out)["steady"]
     assert steady[-1]["event"] == "agent_stopped" and steady[-1]["reason"] == "SIGTERM"
     assert "doomed: crashed: exit code 1" in json.loads((out / "summary.json").read_text())["problems"]
-    assert not leftovers(out)
+    assert not command_lines(str(out))
 
 
 def test_ctrl_c_stops_everything(tmp_path):
@@ -147,4 +135,4 @@ def test_ctrl_c_stops_everything(tmp_path):
     assert (record["status"], record["interrupted_by"]) == ("interrupted", "SIGINT")
     assert [a["outcome"] for a in record["agents"]] == ["ok"] * 4
     assert all(j[-1]["event"] == "agent_stopped" for j in journals(out).values())
-    assert not leftovers(out)
+    assert not command_lines(str(out))

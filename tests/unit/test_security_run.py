@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.proc import command_lines
+
 import ipc
 from rpc_client import AuthError, WalletClient
 
@@ -77,19 +79,6 @@ def _listing(root: Path, skip: Path) -> dict[str, tuple]:
     return out
 
 
-def _cmdlines(needle: str) -> list[str]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            except OSError:
-                continue
-            if needle in cmd:
-                found.append(cmd)
-    return found
-
-
 def _probe_while_running(run_dir: Path, proc: subprocess.Popen) -> dict:
     """Once the agent runs: the wallet-rpc refuses a call without the login and answers one with it."""
     seen: dict = {}
@@ -110,7 +99,7 @@ def _probe_while_running(run_dir: Path, proc: subprocess.Popen) -> dict:
                     seen["anonymous"] = "refused"
             with WalletClient(url, timeout=10, retries=0, auth=(USER, PASSWORD)) as client:
                 seen["version"] = client.call("get_version").get("version")
-            cmds = _cmdlines(str(run_dir))
+            cmds = command_lines(str(run_dir))
             seen["wallet_cmdline"] = [c for c in cmds if "monero-wallet-rpc" in c]
             seen["agent_cmdline"] = [c for c in cmds if " -m engine" in c]
             return seen
