@@ -41,6 +41,7 @@ ENV = {
     "seed": "MONEROSIM_SEED",
     "time_scale": "MONEROSIM_TIME_SCALE",
     "clock_origin": "MONEROSIM_CLOCK_ORIGIN",
+    "lockstep": "MONEROSIM_LOCKSTEP",
     "params_env": "MONEROSIM_PARAMS",
     "log_level": "MONEROSIM_LOG_LEVEL",
     "plugin": "MONEROSIM_PLUGINS",
@@ -73,6 +74,9 @@ def _parser() -> argparse.ArgumentParser:
                                           f"[{ENV['time_scale']}]")
     run.add_argument("--clock-origin", help="unix time where a scaled clock starts; give every agent "
                                             f"of a run the same one [{ENV['clock_origin']}]")
+    run.add_argument("--lockstep", metavar="SOCKET",
+                     help="lockstep clock: simulated time from the run's time keeper at SOCKET "
+                          f"(local runs) [{ENV['lockstep']}]")
     run.add_argument("--virtual", action="store_true", default=None,
                      help=f"virtual clock: never sleep, jump (dry runs) [{ENV['virtual']}=1]")
     run.add_argument("--param", action="append", default=[], metavar="K=V",
@@ -295,7 +299,12 @@ def _run(args: argparse.Namespace) -> int:
 
     from .clock import make_clock
     from .runner import Agent, make_rng
-    clock = make_clock(time_scale, virtual=virtual, origin=origin)
+    from .clock import ClockGone
+    try:
+        clock = make_clock(time_scale, virtual=virtual, origin=origin,
+                           lockstep=_option(args, "lockstep"), agent_id=agent_id)
+    except ClockGone as exc:
+        raise UsageError(f"--lockstep: {exc}") from None
     journal_dir = _option(args, "journal")
     journal = None
     if journal_dir:

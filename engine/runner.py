@@ -18,7 +18,7 @@ from behaviours.base import AgentContext
 from behaviours.values import Distribution, BlackboardRef
 
 from .build import build
-from .clock import Clock
+from .clock import Clock, ClockGone
 from .language import Tree
 from .schema import Catalogue
 
@@ -146,6 +146,9 @@ class Agent:
                 self._sleeping = False
         except _WakeUp:
             pass
+        except ClockGone as exc:     # the run's time keeper stopped: nothing more will happen
+            log.warning("%s: %s; stopping", self.ctx.agent_id, exc)
+            self.request_stop("clock_gone")
 
     # ------------------------------------------------------------ stopping
     def request_stop(self, reason: str) -> None:

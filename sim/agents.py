@@ -82,6 +82,17 @@ class AgentProcess:
             self.term_at = time.monotonic()
             self.popen.send_signal(signal.SIGTERM)
 
+    def kill(self, detail: str) -> None:
+        """SIGKILL a hung agent; it counts as crashed with `detail`."""
+        if self.alive():
+            self.popen.kill()
+            self.outcome, self.detail = CRASHED, detail
+            try:
+                self.popen.wait(5)
+            except subprocess.TimeoutExpired:
+                pass
+            self.stopped_at = time.time()
+
     def reap(self, grace: float) -> bool:
         """Notice an exit (classify it) or kill after `grace` seconds of SIGTERM. True if it just ended."""
         if not self.alive():
@@ -140,14 +151,14 @@ class AgentProcess:
 
 
 def agent_argv(spec: AgentSpec, *, daemon_url: str, wallet_url: str | None, shared: Path,
-               journals: Path, seed: int, time_scale: float, clock_origin: float,
+               journals: Path, seed: int, clock: list[str],
                python: str = sys.executable) -> list[str]:
-    """tree-runner's command line for `spec` (run as `python -m engine` until the console script exists)."""
+    """tree-runner's command line for `spec` (as `python -m engine`); `clock` is the run clock's
+    options (`RunClock.agent_args()`: `--lockstep SOCKET`, or `--time-scale X --clock-origin T`)."""
     argv = [python, "-m", "engine", "run", str(spec.tree), "--agent", spec.id,
             "--daemon", daemon_url, "--shared", str(shared), "--journal", str(journals),
             "--state", str(Path(journals).parent / "state"),
-            "--seed", str(seed), "--time-scale", f"{time_scale:g}",
-            "--clock-origin", f"{clock_origin:.6f}"]
+            "--seed", str(seed), *clock]
     if wallet_url:
         argv += ["--wallet", wallet_url]
     for module in spec.plugins:

@@ -34,15 +34,14 @@ def _run(args: argparse.Namespace) -> int:
     except LoadError as exc:
         print(str(exc), file=sys.stderr)
         return 2
-    scale = duration = None
-    if args.time_scale is not None:
-        try:
-            scale = float(args.time_scale)
-        except ValueError:
-            scale = -1.0
-        if not 0 < scale < float("inf"):
-            print(f"monerosim: --time-scale {args.time_scale}: expected a number above 0", file=sys.stderr)
-            return 2
+    duration = None
+    scale, max_speed = _positive(args, "time_scale"), _positive(args, "max_speed")
+    if scale == -1 or max_speed == -1:
+        return 2
+    clock = args.clock or ("scaled" if scale is not None else "lockstep")
+    if max_speed is not None and clock != "lockstep":
+        print("monerosim: --max-speed applies to the lockstep clock only", file=sys.stderr)
+        return 2
     if args.duration is not None:
         try:
             duration = parse_duration(float(args.duration) if _is_number(args.duration) else args.duration)
@@ -63,7 +62,23 @@ def _run(args: argparse.Namespace) -> int:
     if run_dir.exists() and (not run_dir.is_dir() or any(run_dir.iterdir())):
         print(f"monerosim: {run_dir}: run directory is not empty", file=sys.stderr)
         return 2
-    return run_scenario(scenario, run_dir, time_scale=scale, duration=duration, quiet=args.quiet)
+    return run_scenario(scenario, run_dir, clock=clock, time_scale=scale, max_speed=max_speed,
+                        duration=duration, quiet=args.quiet)
+
+
+def _positive(args: argparse.Namespace, dest: str) -> float | None:
+    """The option as a number above 0; None when absent; -1 (after saying why) when bad."""
+    raw = getattr(args, dest)
+    if raw is None:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 < value < float("inf"):
+        print(f"monerosim: --{dest.replace('_', '-')} {raw}: expected a number above 0", file=sys.stderr)
+        return -1
+    return value
 
 
 def _summary(args: argparse.Namespace) -> int:
@@ -157,7 +172,14 @@ def main(argv: list[str] | None = None) -> int:
                                      "tree-runner per agent; then print the summary")
     run.add_argument("scenario", help="scenario YAML file")
     run.add_argument("--out", help="run directory (default runs/<name>-<time>; must be empty)")
-    run.add_argument("--time-scale", help="simulated seconds per real second (overrides the scenario)")
+    run.add_argument("--clock", choices=("lockstep", "scaled", "real"),
+                     help="lockstep (default): simulated time moves only while every agent waits, so "
+                          "results do not depend on the machine; scaled: wall time x --time-scale "
+                          "(demos); real: wall time")
+    run.add_argument("--time-scale", help="the scaled clock's simulated seconds per real second "
+                                          "(overrides the scenario; implies --clock scaled)")
+    run.add_argument("--max-speed", help="lockstep: at most this many simulated seconds per real "
+                                         "second (default: unlimited)")
     run.add_argument("--duration", help="simulated run time, e.g. 5m (overrides the scenario)")
     run.add_argument("--quiet", action="store_true", help="no progress or phase messages")
     run.add_argument("--check", action="store_true",

@@ -1,10 +1,11 @@
 """`monerosim run`: a scenario as local processes — one regtest monerod, a monero-wallet-rpc per
 wallet-using agent, one tree-runner per agent — with live progress, an orderly stop and a summary.
 
-Timeline (real seconds = simulated / time_scale, all agents share one clock origin):
+Timeline, in simulated time (the lockstep clock by default, `sim.timekeeper`):
     start daemon → start wallet-rpcs together, wait for each → start agents group by group
-    run `duration` → SIGTERM `stop: early` agents → `drain` later SIGTERM the rest
-    (SIGKILL after AGENT_GRACE) → stop wallet-rpcs (SIGTERM stores the wallet) → stop monerod.
+    (each start holds time still until the agent connects) → run `duration` → SIGTERM
+    `stop: early` agents → `drain` later SIGTERM the rest (SIGKILL after AGENT_GRACE) → stop
+    wallet-rpcs (SIGTERM stores the wallet) → stop monerod.
 Ctrl-C / SIGTERM stops in that order at once (exit 130 / 143); a second one kills the agents.
 An agent that exits non-zero or dies by a signal before it is asked to stop crashed: the run
 goes on, and the launcher exits 1 at the end naming it.
@@ -15,7 +16,6 @@ import json
 import os
 import signal
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -23,14 +23,17 @@ import ipc
 from rpc_client import DaemonClient, RpcError
 
 from .agents import BAD_OUTCOMES, FINISHED, AgentProcess, agent_argv, agent_env, describe_exit
-from .processes import DaemonProcess, ProcessError, Supervisor
+from .processes import DaemonProcess, ProcessError, Supervisor, cpu_seconds
 from .progress import Display, Progress
+from .runclock import RunClock, make_run_clock
 from .scenario import STOP_EARLY, Scenario
 from .summary import short_duration
 
 __all__ = ["Launcher", "run_scenario", "default_run_dir", "RUN_DIRS", "AGENT_GRACE", "POLL"]
 
 POLL = 0.5              # seconds between looks at the processes and journals
+BOOT_POLL = 0.05        # the same while a wallet-rpc is starting (time stands still meanwhile)
+STALL_LIMIT = 900.0     # real seconds an agent may hold simulated time in one go before it is killed
 AGENT_GRACE = 10.0      # seconds an agent gets between SIGTERM and SIGKILL (the engine needs < 5)
 DAEMON = "daemon"       # daemons/<host>/: one shared daemon locally (issue 5 adds per-host ones)
 RUN_DIRS = ("shared/registry", "shared/signals", "journals", "state", "wallets", "ringdb", "daemons",
@@ -41,12 +44,18 @@ class Launcher:
     """One local run of `scenario` in `run_dir` (an empty or missing directory)."""
 
     def __init__(self, scenario: Scenario, run_dir: str | os.PathLike, *,
-                 time_scale: float | None = None, duration: float | None = None,
+                 clock: str = "lockstep", time_scale: float | None = None,
+                 max_speed: float | None = None, duration: float | None = None,
                  display: Display | None = None, agent_grace: float = AGENT_GRACE,
-                 python: str = sys.executable):
+                 stall_limit: float = STALL_LIMIT, python: str = sys.executable):
         self.scenario = scenario
         self.run_dir = Path(run_dir).resolve()
+        self.clock_kind = clock
         self.time_scale = float(time_scale or scenario.time_scale)
+        self.max_speed = max_speed
+        self.stall_limit = stall_limit
+        self.clock: RunClock | None = None
+        self.cpu: dict[str, float] = {}
         self.duration = scenario.duration if duration is None else float(duration)
         self.drain = scenario.drain
         self.display = display or Display()
@@ -58,15 +67,14 @@ class Launcher:
         self.failures: list[str] = []          # what went wrong outside the agents
         self.signal: int | None = None         # the signal that interrupted the run
         self.status = "starting"
-        self.clock_origin: float | None = None
         self.started_at = time.time()
         self.stopped_at: float | None = None
         self.final_height: int | None = None
         self.progress: Progress | None = None
-        self._origin_mono = time.monotonic()
+        self._due: list = []
+        self._booting: dict[str, tuple] = {}
         self._fatal = False
         self._hurry = False
-        self._wake = threading.Event()
         self._dead_wallets: set[str] = set()
         self._ready_wallets: set[str] = set()
 
@@ -86,10 +94,16 @@ class Launcher:
                 except (ProcessError, OSError) as exc:
                     self._fail(f"could not start: {exc}")
                 finally:
+                    if self.clock is not None:
+                        self.clock.free()
                     self._stop_agents()
                     self._read_final_height()
+                    self.cpu = {"monerod": cpu_seconds(self.daemon.pid if self.daemon else None),
+                                "wallet_rpc": sum(cpu_seconds(w.pid) for w in supervisor.wallets.values())}
                     self._stop_monero(supervisor)
         finally:
+            if self.clock is not None:
+                self.clock.close()
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
             if self.progress is not None:
@@ -124,7 +138,6 @@ class Launcher:
             self._hurry = True          # a second Ctrl-C: no more grace for the agents
         if self.signal is None:
             self.signal = signum
-        self._wake.set()
 
     def _fail(self, message: str) -> None:
         self.failures.append(message)
@@ -140,6 +153,8 @@ class Launcher:
     def _start(self, supervisor: Supervisor) -> None:
         say = self.display.say
         say(f"run directory {self.run_dir}")
+        self.clock = make_run_clock(self.clock_kind, self.run_dir, time_scale=self.time_scale,
+                                    max_speed=self.max_speed)
         self.daemon = supervisor.start_daemon(DAEMON)
         self.progress = Progress(self.run_dir, self.daemon.url)
         say(f"monerod (regtest) at {self.daemon.url}")
@@ -155,7 +170,7 @@ class Launcher:
             self._ready_wallets.add(name)
         if wallets:
             say(f"{len(wallets)} monero-wallet-rpc ready")
-        self.clock_origin, self._origin_mono = time.time(), time.monotonic()
+        self.clock.start()
         for spec in first:
             if self.stopping:
                 return
@@ -163,49 +178,58 @@ class Launcher:
         # Later agents (start/stagger) start when their simulated start time comes: their
         # wallet-rpc first, the agent once it answers (see _start_due).
         self._due = sorted((s for s in specs if _start_offset(s) > 0), key=_start_offset)
-        self._booting: dict[str, tuple] = {}
-        real = (self.duration + self.drain) / self.time_scale
         drain = f" + {short_duration(self.drain)} drain" if self.drain else ""
         later = f", {len(self._due)} more staggered" if self._due else ""
         say(f"{_n(len(self.agents), 'agent')} started{later}; {short_duration(self.duration)}{drain} "
-            f"simulated at x{self.time_scale:g} = {short_duration(real)} real")
+            f"simulated on the {self._clock_words()}")
+
+    def _clock_words(self) -> str:
+        if self.clock_kind == "lockstep":
+            limit = f", at most x{self.max_speed:g}" if self.max_speed else ""
+            return f"lockstep clock (time moves only while every agent waits{limit})"
+        if self.clock_kind == "real":
+            return "real clock"
+        real = (self.duration + self.drain) / self.time_scale
+        return f"scaled clock x{self.time_scale:g} = {short_duration(real)} real"
 
     def _start_agent(self, spec, wallet) -> None:
         argv = agent_argv(spec, daemon_url=self.daemon.url, wallet_url=wallet.url if wallet else None,
                           shared=self.run_dir / "shared", journals=self.run_dir / "journals",
-                          seed=self.scenario.seed, time_scale=self.time_scale,
-                          clock_origin=self.clock_origin, python=self.python)
+                          seed=self.scenario.seed, clock=self.clock.agent_args(), python=self.python)
         agent = AgentProcess(spec, argv, self.run_dir / "logs" / f"agent-{spec.id}.log", wallet,
                              ipc.journal_path(self.run_dir / "journals", spec.id))
         self.agents.append(agent)
         env = agent_env()
         if wallet is not None and self._login is not None:
             env["MONEROSIM_WALLET_LOGIN"] = str(self.scenario.wallet_login)   # never in argv/run.json
+        self.clock.hold(f"agent:{spec.id}")           # until it connects to the time keeper
         agent.start(env, self.run_dir)
 
     def _start_due(self) -> None:
         """Start the wallet-rpcs of agents whose start time has come, and the agents whose
         wallet-rpc answers (never blocking the watch loop)."""
-        now = (time.monotonic() - self._origin_mono) * self.time_scale
-        while getattr(self, "_due", None) and _start_offset(self._due[0]) <= now:
+        now = self.clock.elapsed()
+        while self._due and _start_offset(self._due[0]) <= now:
             spec = self._due.pop(0)
             wallet = (self._supervisor.start_wallet_rpc(spec.id, self.daemon, login=self._login, wait=False)
                       if spec.wallet else None)
+            self.clock.hold(f"wallet:{spec.id}")      # a starting wallet-rpc holds time still
             self._booting[spec.id] = (spec, wallet, time.monotonic())
         for name, (spec, wallet, since) in list(self._booting.items()):
             if wallet is not None and not wallet.ready():
                 if not wallet.alive() or time.monotonic() - since > self._supervisor.ready_timeout:
                     del self._booting[name]
+                    self.clock.unhold(f"wallet:{name}")
                     self._fail(f"monero-wallet-rpc of {name} did not start (log {wallet.log_path})")
                 continue
             del self._booting[name]
             if wallet is not None:
                 self._ready_wallets.add(name)
             self._start_agent(spec, wallet)
+            self.clock.unhold(f"wallet:{name}")
 
     def _run_phases(self) -> None:
-        end = self._origin_mono + self.duration / self.time_scale
-        self._watch(until=end)
+        self._watch(until=self.duration)
         early = [a for a in self.agents if a.spec.stop == STOP_EARLY and a.alive()]
         if self.stopping:
             return
@@ -214,25 +238,39 @@ class Launcher:
                              f"{short_duration(self.drain)}")
         for agent in early:
             agent.terminate()
-        self._watch(until=end + self.drain / self.time_scale)
+        self._watch(until=self.duration + self.drain)
 
     def _watch(self, until: float) -> None:
-        """Look after the processes and show progress until `until` (monotonic) or a stop."""
+        """Look after the processes and show progress until simulated `until` (seconds from the
+        start) or a stop. The launcher's own moments (agents due to start, `until`) are turns
+        on the run clock: time stands still while the launcher acts."""
         while not self.stopping:
+            step = min([until] + [_start_offset(s) for s in self._due[:1]])
+            if self.clock.wait(step, BOOT_POLL if self._booting else POLL):
+                self._start_due()
+                if step >= until:
+                    return
             self._start_due()
             self._reap()
             self._check_monero()
+            self._check_stall()
             self._show()
-            left = until - time.monotonic()
-            if left <= 0:
-                return
-            self._wake.wait(min(POLL, left))
-            self._wake.clear()
+
+    def _check_stall(self) -> None:
+        """An agent that holds simulated time for `stall_limit` real seconds is hung: kill it
+        (it counts as crashed), so the run never freezes."""
+        for agent_id, seconds in self.clock.busy():
+            if seconds < self.stall_limit:
+                continue
+            for agent in self.agents:
+                if agent.id == agent_id and agent.alive():
+                    agent.kill(f"held simulated time for {seconds:.0f} s of real time (hung); killed")
 
     def _reap(self) -> None:
         grace = 0.0 if self._hurry else self.agent_grace
         for agent in self.agents:
             if agent.reap(grace):
+                self.clock.unhold(f"agent:{agent.id}")   # died before it connected
                 if agent.outcome in BAD_OUTCOMES:
                     tail = agent.tail(3)
                     self.display.say(f"monerosim: agent {agent.id} {agent.detail}; log {agent.log_path}"
@@ -258,9 +296,14 @@ class Launcher:
             return
         self.progress.poll()
         total = self.duration + self.drain
-        elapsed = min(total, (time.monotonic() - self._origin_mono) * self.time_scale)
+        elapsed = min(total, self.clock.elapsed()) if self.clock is not None else 0.0
         up = sum(1 for a in self.agents if a.alive())
-        self.display.progress(self.progress.line(elapsed, total, up, len(self.agents)))
+        line = self.progress.line(elapsed, total, up, len(self.agents))
+        slow = [(s, a) for a, s in self.clock.busy() if s >= 10] if self.clock is not None else []
+        if slow:
+            seconds, agent_id = max(slow)
+            line += f" · {agent_id} working {seconds:.0f} s"
+        self.display.progress(line)
 
     # ------------------------------------------------------------ stopping
     def _stop_agents(self) -> None:
@@ -273,8 +316,7 @@ class Launcher:
         while any(a.alive() for a in self.agents):
             self._reap()
             self._show()
-            self._wake.wait(POLL / 5)
-            self._wake.clear()
+            time.sleep(POLL / 5)
 
     def _read_final_height(self) -> None:
         if self.daemon is None or not self.daemon.alive():
@@ -323,8 +365,12 @@ class Launcher:
                 entry["wallet"].update(self.wallet_stops.get(entry["id"], {}))
         return {"scenario": self.scenario.name, "scenario_file": str(self.scenario.path.resolve()),
                 "description": self.scenario.description, "seed": self.scenario.seed,
-                "duration": self.duration, "drain": self.drain, "time_scale": self.time_scale,
-                "clock_origin": self.clock_origin, "started_at": self.started_at,
+                "duration": self.duration, "drain": self.drain,
+                "clock": self.clock.record() if self.clock is not None else {"kind": self.clock_kind},
+                "time_scale": self.time_scale if self.clock_kind == "scaled" else None,
+                "clock_origin": self.clock.origin if self.clock is not None else None,
+                "simulated": self.clock.elapsed() if self.clock is not None else 0.0,
+                "cpu_seconds": self.cpu, "started_at": self.started_at,
                 "stopped_at": self.stopped_at, "status": self.status,
                 "exit_code": self.exit_code() if self.stopped_at else None,
                 "interrupted_by": signal.Signals(self.signal).name if self.signal else None,
@@ -364,12 +410,13 @@ def default_run_dir(scenario: Scenario) -> Path:
     return Path("runs") / f"{scenario.name}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
-def run_scenario(scenario: Scenario, run_dir: Path, *, time_scale: float | None = None,
+def run_scenario(scenario: Scenario, run_dir: Path, *, clock: str = "lockstep",
+                 time_scale: float | None = None, max_speed: float | None = None,
                  duration: float | None = None, quiet: bool = False) -> int:
     """Run, then print the summary (stdout), write summary.json and name crashed agents (stderr)."""
     from .summary import format_summary, summarize
-    launcher = Launcher(scenario, run_dir, time_scale=time_scale, duration=duration,
-                        display=Display(quiet=quiet))
+    launcher = Launcher(scenario, run_dir, clock=clock, time_scale=time_scale, max_speed=max_speed,
+                        duration=duration, display=Display(quiet=quiet))
     code = launcher.run()
     summary = summarize(launcher.run_dir)
     (launcher.run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")

@@ -63,6 +63,17 @@ def ensure_tls(directory: Path) -> tuple[Path, Path]:
     return key, cert
 
 
+def cpu_seconds(pid: int | None) -> float:
+    """User + system CPU seconds a live process has used so far (0 when it is gone)."""
+    if pid is None:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _die_with_parent() -> None:
     """In the child: SIGTERM when the parent dies, so nothing outlives a crashed test run."""
     try:

@@ -151,7 +151,7 @@ def test_the_agent_environment_is_exact(tmp_path):
 
 
 # tree-runner options a Shadow host leaves unset: the clock is Shadow's, the rest keep defaults
-NOT_UNDER_SHADOW = {"tree", "time_scale", "clock_origin", "virtual", "stop_after", "idle", "rpc_timeout",
+NOT_UNDER_SHADOW = {"tree", "time_scale", "clock_origin", "lockstep", "virtual", "stop_after", "idle", "rpc_timeout",
                     "log_level"}
 
 

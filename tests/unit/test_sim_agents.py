@@ -21,15 +21,14 @@ SPEC = AgentSpec("user-3", "user", 3, Path("/trees/user.yaml"), {"amount": 0.5, 
 def test_argv():
     argv = agent_argv(SPEC, daemon_url="http://127.0.0.1:1", wallet_url="http://127.0.0.1:2",
                       shared=Path("/run/shared"), journals=Path("/run/journals"), seed=42,
-                      time_scale=10.0, clock_origin=1700000000.25, python="/venv/python")
+                      clock=["--lockstep", "/run/clock.sock"], python="/venv/python")
     assert argv == ["/venv/python", "-m", "engine", "run", "/trees/user.yaml", "--agent", "user-3",
                     "--daemon", "http://127.0.0.1:1", "--shared", "/run/shared",
                     "--journal", "/run/journals", "--state", "/run/state", "--seed", "42",
-                    "--time-scale", "10",
-                    "--clock-origin", "1700000000.250000", "--wallet", "http://127.0.0.1:2",
+                    "--lockstep", "/run/clock.sock", "--wallet", "http://127.0.0.1:2",
                     "--plugin", "my_leaves", "--param", "amount=0.5", "--param", 'shop="shop-0"']
     no_wallet = agent_argv(SPEC, daemon_url="d", wallet_url=None, shared=Path("s"), journals=Path("j"),
-                           seed=0, time_scale=1, clock_origin=1.0)
+                           seed=0, clock=["--time-scale", "1"])
     assert "--wallet" not in no_wallet and no_wallet[0] == sys.executable
 
 
