@@ -89,6 +89,14 @@ class AgentContext:
         """Engine-clock time in seconds (simulated under Shadow; jumps on the virtual clock)."""
         return self._now()
 
+    def step_aside(self) -> None:
+        """What follows in this tick touches only the agent's own wallet: on a clock that
+        serialises agents (lockstep), let others due at this instant work meanwhile. Time still
+        stands still, and the agent takes its turn again before its next tick."""
+        aside = getattr(self.clock, "step_aside", None)
+        if aside is not None:
+            aside()
+
     def wake_at(self, when: float) -> None:
         """Ask for the next tick no later than `when` (engine-clock seconds)."""
         if self.next_wake is None or when < self.next_wake:

@@ -30,6 +30,7 @@ class OpenWallet(Leaf):
     }
     RPC = ("wallet.open_wallet", "wallet.create_wallet", "wallet.auto_refresh",
            "wallet.store (at shutdown)")
+    PRIVATE = True   # seconds of CPU per wallet: agents starting together open theirs in parallel
     opened = False  # a wallet was opened by this leaf (shutdown stores it)
 
     def initialise(self) -> None:

@@ -9,7 +9,9 @@
 
 Lockstep wire format (ASCII lines over a Unix socket): the agent sends `hello ID`, then
 `wait SEQ T` each time it sleeps; the keeper answers `go SEQ NOW` when it is the agent's turn.
-Between `go` and its next `wait` the agent works and time stands still for everyone.
+Between `go` and its next `wait` the agent works and time stands still for everyone. `aside`
+says the rest of its work touches only its own wallet: others due at that instant may be
+released meanwhile (time still stands still), and the agent queues again before going on.
 """
 from __future__ import annotations
 
@@ -37,6 +39,11 @@ class Clock:
 
     def describe(self) -> str:
         return self.kind
+
+    def owes_turn(self) -> bool:
+        """True when the agent stepped aside during its tick and must queue again (sleep until
+        now) before it ticks on."""
+        return False
 
 
 class RealClock(Clock):
@@ -121,6 +128,7 @@ class LockstepClock(Clock):
                 time.sleep(0.1)
         self._buf = b""
         self._seq = 0
+        self._aside = False
         self.t = 0.0
         self._send(f"hello {agent_id}")
         self.t = self._await_go("0")
@@ -128,7 +136,17 @@ class LockstepClock(Clock):
     def now(self) -> float:
         return self.t
 
+    def step_aside(self) -> None:
+        """Private work follows (the agent's own wallet only): others due now may go too."""
+        if not self._aside:
+            self._aside = True
+            self._send("aside")
+
+    def owes_turn(self) -> bool:
+        return self._aside
+
     def sleep_until(self, when: float) -> None:
+        self._aside = False
         self._seq += 1
         seq = str(self._seq)
         self._send(f"wait {seq} {wire_time(when)}")

@@ -122,7 +122,9 @@ class Agent:
                     self.stop_reason = "until"
                     break
                 when = min(when, until)
-            if when <= now:
+            if when <= now and self.clock.owes_turn():
+                when = now                   # queue again behind others due at this instant
+            elif when <= now:
                 immediate += 1
                 if immediate < BUSY_LIMIT:
                     continue

@@ -33,6 +33,7 @@ __all__ = ["Launcher", "run_scenario", "default_run_dir", "RUN_DIRS", "AGENT_GRA
 
 POLL = 0.5              # seconds between looks at the processes and journals
 BOOT_POLL = 0.05        # the same while a wallet-rpc is starting (time stands still meanwhile)
+FREE_AFTER = 3.0        # real seconds after the final SIGTERMs before waits are answered at once
 STALL_LIMIT = 900.0     # real seconds an agent may hold simulated time in one go before it is killed
 AGENT_GRACE = 10.0      # seconds an agent gets between SIGTERM and SIGKILL (the engine needs < 5)
 DAEMON = "daemon"       # daemons/<host>/: one shared daemon locally (issue 5 adds per-host ones)
@@ -94,8 +95,6 @@ class Launcher:
                 except (ProcessError, OSError) as exc:
                     self._fail(f"could not start: {exc}")
                 finally:
-                    if self.clock is not None:
-                        self.clock.free()
                     self._stop_agents()
                     self._read_final_height()
                     self.cpu = {"monerod": cpu_seconds(self.daemon.pid if self.daemon else None),
@@ -237,6 +236,7 @@ class Launcher:
             self.display.say(f"stopping {_n(len(early), 'early agent')}; the rest drain "
                              f"{short_duration(self.drain)}")
         for agent in early:
+            self.clock.hold(f"stop:{agent.id}")      # until it has gone: no last tick races the signal
             agent.terminate()
         self._watch(until=self.duration + self.drain)
 
@@ -271,6 +271,7 @@ class Launcher:
         for agent in self.agents:
             if agent.reap(grace):
                 self.clock.unhold(f"agent:{agent.id}")   # died before it connected
+                self.clock.unhold(f"stop:{agent.id}")
                 if agent.outcome in BAD_OUTCOMES:
                     tail = agent.tail(3)
                     self.display.say(f"monerosim: agent {agent.id} {agent.detail}; log {agent.log_path}"
@@ -313,7 +314,12 @@ class Launcher:
             self.display.say(f"stopping {_n(len(running), 'agent')}")
         for agent in running:
             agent.terminate()
+        if self.clock is not None:
+            self.clock.hold("stopping")   # nobody ticks again while the signals land
+        since = time.monotonic()
         while any(a.alive() for a in self.agents):
+            if self.clock is not None and time.monotonic() - since > FREE_AFTER:
+                self.clock.free()             # one still waits mid-tick: let it finish
             self._reap()
             self._show()
             time.sleep(POLL / 5)

@@ -32,6 +32,7 @@ class _Client:
     sock: socket.socket
     agent: str | None = None
     wake: float | None = None           # waiting for this time; None while working
+    aside: bool = False                 # working on its own wallet only: others may go too
     seq: str = "0"
     busy_since: float = field(default_factory=time.monotonic)
     buf: bytes = b""
@@ -133,7 +134,7 @@ class TimeKeeper:
         self._poke()
 
     def free(self) -> None:
-        """The run is stopping: answer every wait at once with the time asked for."""
+        """The run is stopping: answer every wait at once; time no longer moves."""
         with self._lock:
             self._free = True
         self._poke()
@@ -208,12 +209,15 @@ class TimeKeeper:
                 client.agent = words[1]
                 client.wake, client.seq = self.now, "0"
                 self._holds.discard(f"agent:{client.agent}")
+            elif words == ["aside"] and client.agent is not None and client.wake is None:
+                client.aside = True
             elif len(words) == 3 and words[0] == "wait" and client.agent is not None:
                 try:
                     client.wake = max(float(words[2]), self.now)
                 except ValueError:
                     client.wake = self.now
                 client.seq = words[1]
+                client.aside = False
             else:
                 self._drop(client)
 
@@ -234,19 +238,22 @@ class TimeKeeper:
         if self._free:
             for client in list(self._clients.values()):
                 if client.wake is not None and client.agent is not None:
-                    self._release(client, max(client.wake, self.now))
+                    self._release(client, self.now)
             if self._launcher_wake is not None:
                 self._launcher_wake = None
                 self.launcher_turn.set()
             return None
         if self._holds or self._launcher_wake is None:
             return None
-        waiting = [c for c in self._clients.values() if c.agent is not None]
-        if any(c.wake is None for c in waiting):
+        agents = [c for c in self._clients.values() if c.agent is not None]
+        working = [c for c in agents if c.wake is None]
+        if any(not c.aside for c in working):
             return None
-        queue = [(c.wake, 1, c.agent, c) for c in waiting]
+        queue = [(c.wake, 1, c.agent, c) for c in agents if c.wake is not None]
         queue.append((self._launcher_wake, 0, LAUNCHER, None))
         when, _, _, client = min(queue, key=lambda item: item[:3])
+        if when > self.now and working:        # private work still holds time still
+            return None
         if when > self.now:
             delay = self._speed_limit(when)
             if delay > 0:
