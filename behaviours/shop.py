@@ -45,7 +45,8 @@ class RecordPayment(Leaf):
         transfers = wallet.get_transfers(incoming=True, pool=True,
                                          min_height=max(0, floor - 1))
         orders = self._orders()
-        for transfer in transfers["pool"] + transfers["in"]:
+        # In an order that does not depend on txids (random): by block, payment ID, amount.
+        for transfer in sorted(transfers["pool"] + transfers["in"], key=_arrival):
             txid = transfer["txid"]
             if txid not in payments:
                 payments[txid] = self._seen(transfer, orders)
@@ -86,3 +87,8 @@ class RecordPayment(Leaf):
             fields["expected"] = order.get("amount")
         self.record("payment_seen", txid=transfer["txid"], **fields)
         return payment
+
+
+def _arrival(transfer: dict) -> tuple:
+    height = transfer.get("height") or float("inf")      # 0: still in the pool
+    return (height, transfer.get("payment_id") or "", transfer.get("amount") or 0, transfer["txid"])

@@ -13,6 +13,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Sequence
 
 from . import Row, bench
 
@@ -100,12 +101,15 @@ class Sampler(threading.Thread):
         return out
 
 
-def measure_run(scenario: str = SCENARIO) -> tuple[float, int, dict[str, dict], Path]:
-    """Run `scenario`; returns (wall seconds, exit code, figures by kind, run dir)."""
+def measure_run(scenario: str = SCENARIO,
+                extra: Sequence[str] = ()) -> tuple[float, int, dict[str, dict], Path]:
+    """Run `scenario` (`extra`: more `monerosim run` options, e.g. `--clock scaled`); returns
+    (wall seconds, exit code, figures by kind, run dir)."""
     out = Path(tempfile.mkdtemp(prefix="bench-run-")) / "run"
     start = time.monotonic()
     proc = subprocess.Popen([sys.executable, "-m", "sim.cli", "run", scenario, "--out", str(out),
-                             "--quiet"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                             "--quiet", *extra], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
     sampler = Sampler(proc.pid)
     sampler.start()
     proc.communicate()

@@ -34,7 +34,8 @@ __all__ = ["Launcher", "run_scenario", "default_run_dir", "RUN_DIRS", "AGENT_GRA
 POLL = 0.5              # seconds between looks at the processes and journals
 BOOT_POLL = 0.05        # the same while a wallet-rpc is starting (time stands still meanwhile)
 FREE_AFTER = 3.0        # real seconds after the final SIGTERMs before waits are answered at once
-STALL_LIMIT = 900.0     # real seconds an agent may hold simulated time in one go before it is killed
+STALL_LIMIT = 900.0
+BOOT_LIMIT = max(2, os.cpu_count() or 1)  # wallet-rpcs starting at once (each spins a core ~1 s)     # real seconds an agent may hold simulated time in one go before it is killed
 AGENT_GRACE = 10.0      # seconds an agent gets between SIGTERM and SIGKILL (the engine needs < 5)
 DAEMON = "daemon"       # daemons/<host>/: one shared daemon locally (issue 5 adds per-host ones)
 RUN_DIRS = ("shared/registry", "shared/signals", "journals", "state", "wallets", "ringdb", "daemons",
@@ -160,13 +161,18 @@ class Launcher:
         specs = self.scenario.agents()
         self._supervisor = supervisor
         first = [s for s in specs if _start_offset(s) <= 0]
-        wallets = {s.id: supervisor.start_wallet_rpc(s.id, self.daemon, login=self._login, wait=False)
-                   for s in first if s.wallet}
-        for name, wallet in wallets.items():
-            if self.stopping:
-                return
-            wallet.wait_ready(supervisor.ready_timeout)
-            self._ready_wallets.add(name)
+        wallets = {}
+        pending = [s for s in first if s.wallet]
+        while pending and not self.stopping:    # a few at a time: each spins a core at start-up
+            batch, pending = pending[:BOOT_LIMIT], pending[BOOT_LIMIT:]
+            started = {s.id: supervisor.start_wallet_rpc(s.id, self.daemon, login=self._login, wait=False)
+                       for s in batch}
+            for name, wallet in started.items():
+                wallet.wait_ready(supervisor.ready_timeout)
+                self._ready_wallets.add(name)
+            wallets.update(started)
+        if self.stopping:
+            return
         if wallets:
             say(f"{len(wallets)} monero-wallet-rpc ready")
         self.clock.start()
@@ -208,12 +214,16 @@ class Launcher:
         """Start the wallet-rpcs of agents whose start time has come, and the agents whose
         wallet-rpc answers (never blocking the watch loop)."""
         now = self.clock.elapsed()
-        while self._due and _start_offset(self._due[0]) <= now:
+        if self._due and _start_offset(self._due[0]) <= now:
+            self.clock.hold("starts")               # due starts waiting for a boot slot
+        while self._due and _start_offset(self._due[0]) <= now and len(self._booting) < BOOT_LIMIT:
             spec = self._due.pop(0)
             wallet = (self._supervisor.start_wallet_rpc(spec.id, self.daemon, login=self._login, wait=False)
                       if spec.wallet else None)
             self.clock.hold(f"wallet:{spec.id}")      # a starting wallet-rpc holds time still
             self._booting[spec.id] = (spec, wallet, time.monotonic())
+        if not (self._due and _start_offset(self._due[0]) <= now):
+            self.clock.unhold("starts")
         for name, (spec, wallet, since) in list(self._booting.items()):
             if wallet is not None and not wallet.ready():
                 if not wallet.alive() or time.monotonic() - since > self._supervisor.ready_timeout:
@@ -245,7 +255,8 @@ class Launcher:
         start) or a stop. The launcher's own moments (agents due to start, `until`) are turns
         on the run clock: time stands still while the launcher acts."""
         while not self.stopping:
-            step = min([until] + [_start_offset(s) for s in self._due[:1]])
+            now = self.clock.elapsed()
+            step = min(until, next((o for o in map(_start_offset, self._due) if o > now), until))
             if self.clock.wait(step, BOOT_POLL if self._booting else POLL):
                 self._start_due()
                 if step >= until:

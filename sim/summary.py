@@ -306,7 +306,9 @@ def build_summary(run_dir: str | Path, tally: Tally, run: dict | None) -> dict:
     return {"run": {"dir": str(run_dir), "scenario": (run or {}).get("scenario"),
                     "height": height, "duration": (run or {}).get("duration"),
                     "drain": (run or {}).get("drain"),
-                    "time_scale": (run or {}).get("time_scale"), "status": (run or {}).get("status")},
+                    "time_scale": (run or {}).get("time_scale"),
+                    "clock": ((run or {}).get("clock") or {}).get("kind"),
+                    "status": (run or {}).get("status")},
             "blocks": tally.blocks(), "transactions": tally.transactions(),
             "payments": tally.payments(),
             "errors": {"total": tally.errors,
@@ -334,7 +336,8 @@ def _pct(x: float | None) -> str:
 def format_summary(s: dict) -> str:
     """The summary as a few readable lines."""
     run, blocks, pay, tx = s["run"], s["blocks"], s["payments"], s["transactions"]
-    scale = f" at x{run['time_scale']:g}" if run.get("time_scale") else ""
+    scale = (f" at x{run['time_scale']:g}" if run.get("time_scale") else
+             f" on the {run['clock']} clock" if run.get("clock") else "")
     drain = f" + {short_duration(run['drain'])} drain" if run.get("drain") else ""
     took = f", {short_duration(run['duration'])}{drain} simulated{scale}" if run.get("duration") else ""
     lines = [f"Run {run.get('scenario') or Path(run['dir']).name} ({run['dir']}): "

@@ -7,6 +7,12 @@ only when that one waits again (or is gone), so the interleaving of actions at o
 the same in every run. CPU time and RPC latency therefore cost no simulated time: a slow or busy
 machine makes a run take longer, never changes what happens in it.
 
+An instant is served in rounds: an agent that asks to go on at the instant it was released at
+joins the next round, after everyone of the current one. An agent may step `aside` (work that
+touches only its own wallet): the next agent of its round is released meanwhile, at most
+`parallel` aside at once, and no later round starts before it is back — so the order of
+everything agents can see of each other stays fixed.
+
 Agents are clients over a Unix socket (`engine.clock.LockstepClock`, wire format there). The
 keeper is a thread of the launcher with one selector; it sleeps in `select` and never polls.
 """
@@ -32,6 +38,8 @@ class _Client:
     sock: socket.socket
     agent: str | None = None
     wake: float | None = None           # waiting for this time; None while working
+    round: int = 0                      # its round at `wake` (0, or one past its last release's)
+    released: tuple[float, int] = (-1.0, 0)   # (time, round) of its last release
     aside: bool = False                 # working on its own wallet only: others may go too
     seq: str = "0"
     busy_since: float = field(default_factory=time.monotonic)
@@ -45,8 +53,9 @@ class TimeKeeper:
     named `agent:<id>` ends when that agent connects."""
 
     def __init__(self, path: str | os.PathLike, *, origin: float = SHADOW_EPOCH,
-                 max_speed: float | None = None):
+                 max_speed: float | None = None, parallel: int | None = None):
         self.path = Path(path)
+        self.parallel = max(1, parallel or os.cpu_count() or 1)   # agents aside at once
         self.origin = float(origin)
         self.now = self.origin
         self.max_speed = max_speed
@@ -144,7 +153,7 @@ class TimeKeeper:
         mono = time.monotonic()
         with self._lock:
             return sorted((c.agent, mono - c.busy_since) for c in self._clients.values()
-                          if c.agent is not None and c.wake is None)
+                          if c.agent is not None and c.wake is None and not c.aside)
 
     def holds(self) -> set[str]:
         with self._lock:
@@ -207,7 +216,7 @@ class TimeKeeper:
         with self._lock:
             if len(words) == 2 and words[0] == "hello":
                 client.agent = words[1]
-                client.wake, client.seq = self.now, "0"
+                client.wake, client.seq, client.round = self.now, "0", 0
                 self._holds.discard(f"agent:{client.agent}")
             elif words == ["aside"] and client.agent is not None and client.wake is None:
                 client.aside = True
@@ -216,6 +225,8 @@ class TimeKeeper:
                     client.wake = max(float(words[2]), self.now)
                 except ValueError:
                     client.wake = self.now
+                at, round_ = client.released
+                client.round = round_ + 1 if client.wake == at else 0
                 client.seq = words[1]
                 client.aside = False
             else:
@@ -247,13 +258,13 @@ class TimeKeeper:
             return None
         agents = [c for c in self._clients.values() if c.agent is not None]
         working = [c for c in agents if c.wake is None]
-        if any(not c.aside for c in working):
+        if any(not c.aside for c in working) or len(working) >= self.parallel:
             return None
-        queue = [(c.wake, 1, c.agent, c) for c in agents if c.wake is not None]
-        queue.append((self._launcher_wake, 0, LAUNCHER, None))
-        when, _, _, client = min(queue, key=lambda item: item[:3])
-        if when > self.now and working:        # private work still holds time still
-            return None
+        queue = [(c.wake, c.round, c.agent, c) for c in agents if c.wake is not None]
+        queue.append((self._launcher_wake, -1, LAUNCHER, None))
+        when, round_, _, client = min(queue, key=lambda item: item[:3])
+        if working and (when > self.now or round_ > min(c.released[1] for c in working)):
+            return None     # private work holds time still, and the next round waits for it
         if when > self.now:
             delay = self._speed_limit(when)
             if delay > 0:
@@ -283,6 +294,7 @@ class TimeKeeper:
         return due - mono
 
     def _release(self, client: _Client, at: float) -> None:
+        client.released = (at, client.round if client.wake == at else 0)
         client.wake = None
         client.busy_since = time.monotonic()
         self.releases += 1

@@ -102,6 +102,7 @@ def _run_section(report: dict) -> str:
     run, journals = report["run"], report["journals"]
     facts = ["local run" if run["kind"] == "local" else "journals only (a Shadow run?)", f"seed {run['seed']}" if run["seed"] is not None else None,
              f"time ×{run['time_scale']:g}" if run["time_scale"] else None,
+             f"{run['clock']} clock" if run.get("clock") else None,
              f"status {run['status']}" if run["status"] else None,
              f"{journals['files']} journals, {journals['records']} records"]
     parts = [f'<p class=sub>{escape(" · ".join(f for f in facts if f))} — '

@@ -270,6 +270,7 @@ def _run(files: RunFiles, summary: dict, origin: float, end: float, agents: dict
             "seed": run.get("seed", scenario.get("seed")), "status": run.get("status"),
             "duration": run.get("duration"), "drain": run.get("drain"),
             "time_scale": run.get("time_scale", scenario.get("time_scale")),
+            "clock": (run.get("clock") or {}).get("kind"),
             "height": summary["run"]["height"], "origin": origin,
             "span": round(end - origin, 3), "agents": len(agents),
             "roles": dict(sorted(Counter(a["role"] or "?" for a in agents.values()).items())),
