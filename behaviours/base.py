@@ -67,9 +67,6 @@ class Leaf(py_trees.behaviour.Behaviour):
     SHOWN: ClassVar[tuple[str, ...]] = ()     # parameters shown in renderings
     RPC: ClassVar[tuple[str, ...]] = ()       # RPC calls made, e.g. "daemon.get_info"
     DURABLE: ClassVar[tuple[str, ...]] = ()   # output parameters whose keys survive a restart
-    # True: its work reads and writes only the agent's own wallet file, nothing another agent
-    # sees; on the lockstep clock others due at the same instant may work meanwhile.
-    PRIVATE: ClassVar[bool] = False
 
     def __init__(self, name: str | None = None, **params: Any):
         super().__init__(name=name or self.type_name())
@@ -140,8 +137,6 @@ class Leaf(py_trees.behaviour.Behaviour):
             if self.status != Status.RUNNING:
                 self.args = self.resolve_args()
                 self.initialise()
-            if self.PRIVATE:
-                self.ctx.step_aside()
             new_status = self.update()
             if new_status not in (Status.SUCCESS, Status.FAILURE, Status.RUNNING):
                 raise TypeError(f"update() returned {new_status!r}, not a py_trees Status")

@@ -90,9 +90,10 @@ class AgentContext:
         return self._now()
 
     def step_aside(self) -> None:
-        """What follows in this tick touches only the agent's own wallet: on a clock that
-        serialises agents (lockstep), let others due at this instant work meanwhile. Time still
-        stands still, and the agent takes its turn again before its next tick."""
+        """What follows touches only the agent's own wallet, nothing another agent can see: on a
+        clock that serialises agents (lockstep), let others due at this instant work meanwhile.
+        Time still stands still, and the agent queues again before its next tick. A leaf that
+        steps aside ends its tick (returns RUNNING) once that work is done."""
         aside = getattr(self.clock, "step_aside", None)
         if aside is not None:
             aside()

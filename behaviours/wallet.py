@@ -18,8 +18,10 @@ class OpenWallet(Leaf):
     tick: `open_wallet`; if the wallet does not exist yet, RUNNING, then `create_wallet` on
     the next tick; then (unless `auto_refresh`) `auto_refresh {enable: false}`, since a
     hundred wallets refreshing every 20 s load the daemon and the leaves refresh themselves.
-    Returns SUCCESS once the wallet is open, FAILURE on any other RPC error. When the agent
-    stops, the wallet is stored.
+    Returns SUCCESS (on the tick after the last RPC) once the wallet is open, FAILURE on any
+    other RPC error. When the agent stops, the wallet is stored. Each RPC touches only the
+    agent's own wallet and costs seconds of CPU, so the leaf steps aside (`ctx.step_aside`):
+    agents that start together open their wallets in parallel on the lockstep clock.
     """
 
     PARAMS = {
@@ -30,20 +32,25 @@ class OpenWallet(Leaf):
     }
     RPC = ("wallet.open_wallet", "wallet.create_wallet", "wallet.auto_refresh",
            "wallet.store (at shutdown)")
-    PRIVATE = True   # seconds of CPU per wallet: agents starting together open theirs in parallel
+
     opened = False  # a wallet was opened by this leaf (shutdown stores it)
 
     def initialise(self) -> None:
         self.create = False
         self.opened = False
+        self.done = False
         self.filename = self.args.get("wallet") or self.ctx.agent_id
 
     def update(self) -> Status:
         wallet = self.ctx.wallet
         password = self.args.get("password", "")
+        if self.done:
+            return Status.SUCCESS
+        self.ctx.step_aside()
         if self.opened:  # the tick after the open: background refresh off, one RPC
             wallet.auto_refresh(enable=False)
-            return Status.SUCCESS
+            self.done = True
+            return self.wake_in(0)
         if self.create:
             wallet.create_wallet(self.filename, password, timeout=OPEN_TIMEOUT)
             self.record("wallet_created", wallet=self.filename)
@@ -55,8 +62,7 @@ class OpenWallet(Leaf):
                 return self.wake_in(0)
             self.record("wallet_opened", wallet=self.filename)
         self.opened = True
-        if self.args.auto_refresh:
-            return Status.SUCCESS
+        self.done = bool(self.args.auto_refresh)
         return self.wake_in(0)
 
     def shutdown(self) -> None:

@@ -184,7 +184,7 @@ class Launcher:
         # wallet-rpc first, the agent once it answers (see _start_due).
         self._due = sorted((s for s in specs if _start_offset(s) > 0), key=_start_offset)
         drain = f" + {short_duration(self.drain)} drain" if self.drain else ""
-        later = f", {len(self._due)} more staggered" if self._due else ""
+        later = f", {len(self._due)} more later" if self._due else ""
         say(f"{_n(len(self.agents), 'agent')} started{later}; {short_duration(self.duration)}{drain} "
             f"simulated on the {self._clock_words()}")
 
