@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from .errors import NoWalletOpen
+from .errors import DaemonUnreachable, NoWalletOpen
 from .session import RpcEndpoint
 
 # A transaction has at most 16 outputs, change included: 16 destinations plus change is
@@ -13,6 +13,11 @@ MAX_DESTINATIONS = 15
 
 # Calls that open or close wallets themselves are never preceded by a re-open.
 _OPENING = frozenset({"open_wallet", "create_wallet", "close_wallet", "stop_wallet"})
+# Calls that may be asked twice. wallet-rpc 0.18.0.0 answers -38 "no connection to daemon" once
+# when the daemon closed its idle connection; the same call right after reconnects (measured).
+_ASK_AGAIN = frozenset({"refresh", "get_balance", "get_transfers", "get_payments", "get_height",
+                        "get_address", "get_transfer_by_txid", "incoming_transfers"})
+RECONNECT_PAUSE = 0.1   # real seconds before asking again
 
 
 def _destinations(destinations: Iterable[tuple[str, int]]) -> list[dict]:
@@ -24,7 +29,8 @@ class WalletClient(RpcEndpoint):
 
     With `reopen=True` the client remembers the wallet it last opened or created; when the
     wallet-rpc answers "no wallet open" (-13: it was restarted under us) it opens that wallet
-    again, calls `on_reopen(filename)`, and repeats the call once.
+    again, calls `on_reopen(filename)`, and repeats the call once. A read (or `refresh`)
+    answered -38 "no connection to daemon" is asked once more after RECONNECT_PAUSE.
     """
 
     def __init__(self, url: str, *, reopen: bool = False, on_reopen=None, **kw):
@@ -34,6 +40,15 @@ class WalletClient(RpcEndpoint):
         self._opened: tuple[str, str] | None = None
 
     def call(self, method: str, params: dict | None = None, **kw):
+        try:
+            return self._call_reopening(method, params, **kw)
+        except DaemonUnreachable:
+            if method not in _ASK_AGAIN:
+                raise
+            self.sleep(RECONNECT_PAUSE)
+            return self._call_reopening(method, params, **kw)
+
+    def _call_reopening(self, method: str, params: dict | None = None, **kw):
         try:
             return super().call(method, params, **kw)
         except NoWalletOpen:

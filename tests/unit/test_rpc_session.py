@@ -156,3 +156,27 @@ def test_transfer_is_not_repeated_when_the_answer_is_lost():
     time.sleep(0.2)
     assert len(accepted) == 1 + 3
     listener.close()
+
+
+NO_DAEMON = (200, b'{"error": {"code": -38, "message": "no connection to daemon"}}')
+
+
+def test_a_read_answered_no_connection_to_daemon_is_asked_once_more(server):
+    """wallet-rpc answers -38 once after the daemon closed its idle connection (measured)."""
+    server.answers = [NO_DAEMON, (200, b'{"result": {"blocks_fetched": 2}}')]
+    with WalletClient(server.url, sleep=lambda s: None) as wallet:
+        assert wallet.refresh()["blocks_fetched"] == 2
+    assert [body["method"] for _, body in server.requests] == ["refresh", "refresh"]
+    server.answers, server.requests = [NO_DAEMON, NO_DAEMON], []
+    with WalletClient(server.url, sleep=lambda s: None) as wallet:
+        with pytest.raises(errors.DaemonUnreachable):
+            wallet.refresh()
+    assert len(server.requests) == 2        # once more, not forever
+
+
+def test_a_transfer_answered_no_connection_to_daemon_is_not_sent_again(server):
+    server.answers = [NO_DAEMON]
+    with WalletClient(server.url, sleep=lambda s: None) as wallet:
+        with pytest.raises(errors.DaemonUnreachable):
+            wallet.transfer([("4" + "1" * 94, 5)])
+    assert [body["method"] for _, body in server.requests] == ["transfer"]
