@@ -124,6 +124,7 @@ class LockstepClock(Clock):
                 break
             except (FileNotFoundError, ConnectionRefusedError) as exc:
                 if time.monotonic() >= deadline:
+                    self.sock.close()
                     raise ClockGone(f"no time keeper at {self.path}: {exc.strerror}") from None
                 time.sleep(0.1)
         self._buf = b""
@@ -165,7 +166,10 @@ class LockstepClock(Clock):
         """Read until `go SEQ T` for this wait (an earlier, abandoned wait's go is skipped)."""
         while True:
             while b"\n" not in self._buf:
-                data = self.sock.recv(4096)
+                try:
+                    data = self.sock.recv(4096)
+                except (ConnectionResetError, BrokenPipeError) as exc:
+                    raise ClockGone(f"the time keeper at {self.path} closed: {exc.strerror}") from None
                 if not data:
                     raise ClockGone(f"the time keeper at {self.path} closed")
                 self._buf += data

@@ -95,6 +95,8 @@ class TimeKeeper:
     def close(self) -> None:
         """Stop serving; clients see the socket close."""
         with self._lock:
+            if self._closed:
+                return
             self._closed = True
         self._poke()
         if self._thread is not None:
@@ -103,6 +105,7 @@ class TimeKeeper:
             client.sock.close()
         if self._listener is not None:
             self._listener.close()
+        self._sel.close()
         for fd in (self._wake_r, self._wake_w):
             try:
                 os.close(fd)
@@ -195,7 +198,8 @@ class TimeKeeper:
             return
         sock.setblocking(True)
         client = _Client(sock)
-        self._clients[sock.fileno()] = client
+        with self._lock:
+            self._clients[sock.fileno()] = client
         self._sel.register(sock, selectors.EVENT_READ, client)
 
     def _read(self, client: _Client) -> None:
@@ -204,7 +208,8 @@ class TimeKeeper:
         except OSError:
             data = b""
         if not data:
-            self._drop(client)
+            with self._lock:
+                self._drop(client)
             return
         client.buf += data
         while b"\n" in client.buf:
