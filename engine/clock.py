@@ -133,6 +133,10 @@ class LockstepClock(Clock):
         self.t = 0.0
         self._send(f"hello {agent_id}")
         self.t = self._await_go("0")
+        # The connection ends with the process, not before: Python closes socket objects while
+        # it finalizes, and the keeper would let time run on while the process still exits. A
+        # raw duplicate that no finalizer closes lasts until the kernel closes it at the exit.
+        self._keep_fd: int | None = os.dup(self.sock.fileno())
 
     def now(self) -> float:
         return self.t
@@ -155,6 +159,9 @@ class LockstepClock(Clock):
 
     def close(self) -> None:
         self.sock.close()
+        if self._keep_fd is not None:
+            os.close(self._keep_fd)
+            self._keep_fd = None
 
     def _send(self, line: str) -> None:
         try:

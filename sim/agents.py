@@ -77,8 +77,9 @@ class AgentProcess:
         self.started_at = time.time()
 
     def terminate(self) -> None:
-        """SIGTERM once; the grace period counts from here."""
-        if self.alive() and self.term_at is None:
+        """SIGTERM once; the grace period counts from here. A process that has exited already
+        (its tree finished) gets none: reap() says how it ended."""
+        if self.alive() and self.term_at is None and self.popen.poll() is None:
             self.term_at = time.monotonic()
             self.popen.send_signal(signal.SIGTERM)
 

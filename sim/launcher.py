@@ -28,14 +28,15 @@ from .progress import Display, Progress
 from .runclock import RunClock, make_run_clock
 from .scenario import STOP_EARLY, Scenario
 from .summary import short_duration
+from .walletstops import judge_wallet_stops
 
 __all__ = ["Launcher", "run_scenario", "default_run_dir", "RUN_DIRS", "AGENT_GRACE", "POLL"]
 
 POLL = 0.5              # seconds between looks at the processes and journals
 BOOT_POLL = 0.05        # the same while a wallet-rpc is starting (time stands still meanwhile)
 FREE_AFTER = 3.0        # real seconds after the final SIGTERMs before waits are answered at once
-STALL_LIMIT = 900.0
-BOOT_LIMIT = max(2, os.cpu_count() or 1)  # wallet-rpcs starting at once (each spins a core ~1 s)     # real seconds an agent may hold simulated time in one go before it is killed
+STALL_LIMIT = 900.0     # real seconds an agent may hold simulated time in one go before it is killed
+BOOT_LIMIT = max(2, os.cpu_count() or 1)    # wallet-rpcs starting at once (each spins a core ~1 s)
 AGENT_GRACE = 10.0      # seconds an agent gets between SIGTERM and SIGKILL (the engine needs < 5)
 DAEMON = "daemon"       # daemons/<host>/: one shared daemon locally (issue 5 adds per-host ones)
 RUN_DIRS = ("shared/registry", "shared/signals", "journals", "state", "wallets", "ringdb", "daemons",
@@ -186,16 +187,7 @@ class Launcher:
         drain = f" + {short_duration(self.drain)} drain" if self.drain else ""
         later = f", {len(self._due)} more later" if self._due else ""
         say(f"{_n(len(self.agents), 'agent')} started{later}; {short_duration(self.duration)}{drain} "
-            f"simulated on the {self._clock_words()}")
-
-    def _clock_words(self) -> str:
-        if self.clock_kind == "lockstep":
-            limit = f", at most x{self.max_speed:g}" if self.max_speed else ""
-            return f"lockstep clock (time moves only while every agent waits{limit})"
-        if self.clock_kind == "real":
-            return "real clock"
-        real = (self.duration + self.drain) / self.time_scale
-        return f"scaled clock x{self.time_scale:g} = {short_duration(real)} real"
+            f"simulated on the {self.clock.describe(self.duration + self.drain)}")
 
     def _start_agent(self, spec, wallet) -> None:
         argv = agent_argv(spec, daemon_url=self.daemon.url, wallet_url=wallet.url if wallet else None,
@@ -349,23 +341,12 @@ class Launcher:
         if supervisor.wallets:
             self.display.say(f"stopping {len(supervisor.wallets)} monero-wallet-rpc, then monerod")
         supervisor.stop_all()
-        for name, wallet in supervisor.wallets.items():
-            code = wallet.popen.returncode if wallet.popen else None
-            saved = True if wallet.closed_wallet else _wallet_saved(wallet.log_path)
-            self.wallet_stops[name] = {"exit_code": code, "saved": saved}
-            if name in self._dead_wallets or name not in self._ready_wallets:
-                continue                # reported already / stopped while starting (interrupted)
-            if code in (-signal.SIGABRT, -signal.SIGKILL) and saved:
-                # wallet-rpc 0.18.0.0 can abort (boost lock_error) or hang in its teardown after
-                # the wallet was saved: the wallet is safe, so this is noted, not a failure.
-                self.wallet_stops[name]["note"] = f"{describe_exit(code)} after saving"
-                self.display.say(f"note: monero-wallet-rpc of {name} {describe_exit(code)} "
-                                 f"after saving its wallet")
-            elif code not in (0, None):
-                self.failures.append(f"monero-wallet-rpc of {name} stopped badly ({describe_exit(code)})")
-            elif saved is False:
-                self.failures.append(f"monero-wallet-rpc of {name} did not finish saving its wallet "
-                                     f"(log {wallet.log_path})")
+        judged = self._ready_wallets - self._dead_wallets   # the others: reported / interrupted
+        result = judge_wallet_stops(supervisor.wallets, judged=judged)
+        self.wallet_stops = result.stops
+        for note in result.notes:
+            self.display.say(note)
+        self.failures += result.failures
         if self.daemon is not None and self.daemon.popen is not None \
                 and self.daemon.popen.returncode not in (0, None) and not self._fatal:
             self.failures.append(f"monerod stopped badly ({describe_exit(self.daemon.popen.returncode)})")
@@ -408,19 +389,6 @@ def _start_offset(spec) -> float:
 
 def _n(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
-
-
-def _wallet_saved(log_path: Path) -> bool | None:
-    """From a stopped wallet-rpc's output: True it reported "Successfully saved" (it does so on
-    SIGTERM, with or without an open wallet), False it began saving and did not finish, None it
-    never got that far (e.g. killed)."""
-    try:
-        text = log_path.read_text(errors="replace")
-    except OSError:
-        return None
-    if "Successfully saved" in text:
-        return True
-    return False if "Saving wallet" in text else None
 
 
 def default_run_dir(scenario: Scenario) -> Path:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from engine.clock import SHADOW_EPOCH
 
+from .summary import short_duration
 from .timekeeper import TimeKeeper
 
 __all__ = ["RunClock", "LockstepRunClock", "ScaledRunClock", "make_run_clock", "CLOCKS"]
@@ -54,6 +55,10 @@ class RunClock:
 
     def record(self) -> dict:
         return {"kind": self.kind, "origin": self.origin}
+
+    def describe(self, total: float) -> str:
+        """For the start-up message, given the simulated seconds the run will last."""
+        return f"{self.kind} clock"
 
 
 class LockstepRunClock(RunClock):
@@ -98,6 +103,10 @@ class LockstepRunClock(RunClock):
     def agent_args(self) -> list[str]:
         return ["--lockstep", str(self.keeper.path)]
 
+    def describe(self, total: float) -> str:
+        limit = f", at most x{self.max_speed:g}" if self.max_speed else ""
+        return f"lockstep clock (time moves only while every agent waits{limit})"
+
     def record(self) -> dict:
         return {"kind": self.kind, "origin": self.origin, "max_speed": self.max_speed,
                 "jumps": self.keeper.jumps, "releases": self.keeper.releases}
@@ -128,6 +137,11 @@ class ScaledRunClock(RunClock):
 
     def agent_args(self) -> list[str]:
         return ["--time-scale", f"{self.scale:g}", "--clock-origin", f"{self.origin:.6f}"]
+
+    def describe(self, total: float) -> str:
+        if self.kind == "real":
+            return "real clock"
+        return f"scaled clock x{self.scale:g} = {short_duration(total / self.scale)} real"
 
     def record(self) -> dict:
         return {"kind": self.kind, "origin": self.origin, "time_scale": self.scale}

@@ -6,6 +6,15 @@ wallet, and one tree-runner per agent, each started with the launcher's own comm
 (`sim.agents.agent_argv`). Unlike the launcher it lets a test kill and restart any of them:
 the daemon and the wallet-rpcs on the same ports (`Supervisor` reuses them), an agent with the
 very same argv. Nothing here sleeps without a bound.
+
+Time is the launcher's lockstep clock: one `sim.timekeeper.TimeKeeper` per world (socket
+`clock.sock` in the run directory), every agent a client (`--lockstep`). Simulated time moves
+only while every connected agent waits, then jumps to the earliest wake. The World has no
+schedule of its own: the keeper's launcher participant waits for the end of time, so only the
+agents drive it, and the test acts on real time between their turns (`now()` is the keeper's
+time). An agent's start holds time still until it connects (hold `agent:<id>`, as the launcher
+does), so every agent starts at the same instant; `kill_agent(..., hold=True)` makes a kill and
+the restart that follows one instant.
 """
 from __future__ import annotations
 
@@ -21,9 +30,11 @@ import ipc
 from sim.agents import REPO_ROOT, agent_argv, agent_env
 from sim.processes import LOOPBACK, Supervisor, _die_with_parent, free_port
 from sim.scenario import AgentSpec
+from sim.timekeeper import TimeKeeper
 
 TREES = REPO_ROOT / "trees"
 DAEMON = "node"
+END_OF_TIME = 100 * 365 * 86400.0     # simulated seconds: the World's own (never reached) turn
 
 
 def spec(agent_id: str, tree: str, *, wallet: bool = True, **params: Any) -> AgentSpec:
@@ -53,17 +64,26 @@ class Runner:
 
 
 class World:
-    def __init__(self, root: Path, specs: list[AgentSpec], *, seed: int, time_scale: float):
+    """`max_speed`: at most this many simulated seconds per real second (the keeper's limit),
+    for tests whose faults last a stretch of real time; `extra_args`: more tree-runner options
+    per agent id (e.g. `--rpc-timeout 2s`)."""
+
+    def __init__(self, root: Path, specs: list[AgentSpec], *, seed: int,
+                 max_speed: float | None = None, extra_args: dict[str, list[str]] | None = None):
         self.root = Path(root).resolve()
         for sub in ("shared/registry", "shared/signals", "journals", "state", "logs"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
         self.supervisor = Supervisor(self.root, ready_timeout=120.0)
-        self.seed, self.time_scale = seed, time_scale
+        self.seed = seed
         self.specs = {s.id: s for s in specs}
         # The daemon's ports are fixed before it exists: wallets and agents may start first.
         self.rpc_port, self.p2p_port = free_port(), free_port()
         self.daemon_url = f"http://{LOOPBACK}:{self.rpc_port}"
-        self.clock_origin = time.time()
+        self.keeper = TimeKeeper(self.root / "clock.sock", max_speed=max_speed).start()
+        # No launcher: the World's own turn is at the end of time, so the agents alone drive it;
+        # until the first agent starts, a hold keeps time at the origin.
+        self.keeper.hold("world")
+        self.keeper.launcher_wait(self.keeper.origin + END_OF_TIME)
         self.runners: dict[str, Runner] = {}
         self.events: list[tuple[float, str]] = []            # (unix time, what the test did)
         for s in specs:
@@ -72,16 +92,22 @@ class World:
                 wallet_url = f"http://{LOOPBACK}:{free_port()}"
             argv = agent_argv(s, daemon_url=self.daemon_url, wallet_url=wallet_url,
                               shared=self.root / "shared", journals=self.root / "journals",
-                              seed=seed, time_scale=time_scale, clock_origin=self.clock_origin)
+                              seed=seed, clock=["--lockstep", str(self.keeper.path)])
+            argv += (extra_args or {}).get(s.id, [])
             self.runners[s.id] = Runner(s, argv, self.root / "logs" / f"agent-{s.id}.log")
 
     # ------------------------------------------------------------ bookkeeping
     def note(self, what: str) -> None:
         self.events.append((time.time(), what))
 
-    def sim_time(self, unix: float) -> float:
-        """The engine-clock time the agents journal for the real instant `unix`."""
-        return self.clock_origin + (unix - self.clock_origin) * self.time_scale
+    def now(self) -> float:
+        """Simulated time now (the keeper's): every record journaled from now on has `t` at
+        least this, and every record journaled before has `t` at most this."""
+        return self.keeper.now
+
+    @property
+    def origin(self) -> float:
+        return self.keeper.origin
 
     def wallet_port(self, agent_id: str) -> int:
         argv = self.runners[agent_id].argv
@@ -129,6 +155,11 @@ class World:
     def start_agent(self, agent_id: str) -> None:
         runner = self.runners[agent_id]
         assert not runner.alive(), f"{agent_id} is running"
+        # With every agent gone the keeper would have run to the World's turn at the end of time.
+        assert not self.keeper.launcher_turn.is_set(), "simulated time ran out: every agent had gone"
+        # (every path that leaves no agent running holds "world"; the hold below replaces it)
+        self.keeper.hold(f"agent:{agent_id}")        # time stands still until it connects
+        self.keeper.unhold("world")
         with open(runner.log, "ab") as out:
             runner.popen = subprocess.Popen(runner.argv, cwd=self.root, env=agent_env(),
                                             stdin=subprocess.DEVNULL, stdout=out,
@@ -138,11 +169,19 @@ class World:
         self.note(f"agent {agent_id} started")
 
     def start_agents(self) -> None:
+        for agent_id in self.runners:                # every agent starts at the same instant
+            self.keeper.hold(f"agent:{agent_id}")
         for agent_id in self.runners:
             self.start_agent(agent_id)
 
-    def kill_agent(self, agent_id: str) -> None:
+    def kill_agent(self, agent_id: str, *, hold: bool = False) -> None:
+        """SIGKILL the agent. `hold`: time stands still from the kill until the agent's next
+        start connects (a crash and its restart at one instant); without it the dead agent
+        simply leaves the keeper and the others go on."""
         runner = self.runners[agent_id]
+        if hold:
+            self.keeper.hold(f"agent:{agent_id}")
+        self._hold_if_last([runner])
         runner.popen.kill()
         runner.exits.append(runner.popen.wait(30))
         self.note(f"agent {agent_id} SIGKILL")
@@ -151,6 +190,7 @@ class World:
         """SIGTERM the agents, wait (bounded); their exit codes (None: had to be killed)."""
         runners = [self.runners[a] for a in (ids or self.runners)]
         live = [r for r in runners if r.alive()]
+        self._hold_if_last(live)
         for runner in live:
             runner.popen.send_signal(signal.SIGTERM)
         self.note(f"SIGTERM {[r.id for r in live]}")
@@ -166,6 +206,12 @@ class World:
             runner.exits.append(runner.popen.returncode)
         return codes
 
+    def _hold_if_last(self, leaving: list[Runner]) -> None:
+        """With no agent left the keeper would run to the World's turn at the end of time:
+        keep time where the last agents leave it (until an agent starts again)."""
+        if not [r for r in self.runners.values() if r.alive() and r not in leaving]:
+            self.keeper.hold("world")
+
     def crashed(self) -> list[str]:
         """Agents whose process ended without being asked to."""
         return [f"{r.id}: exit {r.popen.returncode}\n{self.tail(r.id)}"
@@ -178,6 +224,7 @@ class World:
                 runner.popen.kill()
                 runner.popen.wait(10)
         self.supervisor.stop_all()
+        self.keeper.close()
 
     # ------------------------------------------------------------ files
     def journal_path(self, agent_id: str) -> Path:

@@ -1,16 +1,23 @@
 """Faults on real processes, with nothing lost (issue 6).
 
 One small world on a real regtest chain (controller, 1 pool, 1 marketplace, 2 users; the
-shipped role trees, time x25) lives through, in order:
+shipped role trees, on the lockstep clock) lives through, in order:
 
-  0. the daemon not yet up: every agent starts first and journals `daemon_waiting`;
+  0. the daemon not yet up: every agent starts first, journals `daemon_waiting`, and simulated
+     time goes on without it before it starts;
   1. monerod SIGKILLed and restarted on the same ports, users paying;
   2. user-0's monero-wallet-rpc SIGKILLed while a payment of user-0 is open, then restarted;
-  3. user-1's tree-runner SIGKILLed while a payment of user-1 is open, restarted (same argv);
+  3. user-1's tree-runner SIGKILLed while a payment of user-1 is open, restarted (same argv)
+     at the same simulated instant;
   4. the marketplace's tree-runner SIGKILLed and restarted;
 then the users stop, the chain runs on until every payment is confirmed, and the rest stop.
 The tests read what the run left (journals, order books, state files, the marketplace's
-wallet). A second test SIGTERMs a whole `monerosim run` at a seeded random moment.
+wallet). A second test SIGTERMs a whole `monerosim run` at a seeded random simulated moment.
+
+Faults are injected on real time (a process is down for a second or two) while the agents
+live on simulated time: while monerod or a wallet-rpc is down, every call to it costs real
+seconds (connection retries, timeouts) during which simulated time stands still, so an outage
+spans a few simulated seconds to a minute, as it did at x25; the trees survive any length.
 
 FAULT_SEED=<n> in the environment changes the seeds (default 6).
 """
@@ -40,7 +47,6 @@ pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED = int(os.environ.get("FAULT_SEED", "6"))
-SCALE = 25
 USERS = ("user-0", "user-1")
 SHOP = "shop-0"
 BOOTSTRAP = 150     # the trees' default: wallet-rpc 0.18.0.0 can hang in transfer on short chains
@@ -75,7 +81,8 @@ def max_block(world: World) -> int:
 
 @dataclass
 class Mark:
-    """A moment of the run: real and engine time, each journal's length, and notes."""
+    """A moment of the run: real and simulated time (the keeper's now: no record journaled
+    after the mark has an earlier `t`), each journal's length, and notes."""
 
     unix: float
     t: float
@@ -88,8 +95,7 @@ class Mark:
 
 
 def mark(world: World, **info) -> Mark:
-    now = time.time()
-    return Mark(now, world.sim_time(now), {a: len(world.journal(a)) for a in world.runners}, info)
+    return Mark(time.time(), world.now(), {a: len(world.journal(a)) for a in world.runners}, info)
 
 
 def kill_mid_payment(world: World, user: str, kill, timeout: float = 90.0) -> Mark:
@@ -126,7 +132,7 @@ class FaultedRun:
 
 @pytest.fixture(scope="module")
 def faulted(tmp_path_factory) -> FaultedRun:
-    world = World(tmp_path_factory.mktemp("faults") / "run", SPECS, seed=SEED, time_scale=SCALE)
+    world = World(tmp_path_factory.mktemp("faults") / "run", SPECS, seed=SEED)
     began = time.monotonic()
     marks: dict[str, Mark] = {}
     try:
@@ -135,12 +141,17 @@ def faulted(tmp_path_factory) -> FaultedRun:
         world.start_agents()
         world.wait_for("every agent waiting for the daemon",
                        lambda: all(world.events_of(a, "daemon_waiting") for a in world.runners), 90)
+        # The daemon is late in simulated time too: it starts once time has gone on past every
+        # agent's first look (each look at a dead daemon costs real seconds of retries).
+        waited = max(world.events_of(a, "daemon_waiting")[0]["t"] for a in world.runners)
+        world.wait_for("simulated time going on without the daemon", lambda: world.now() > waited, 120)
         marks["daemon_up"] = mark(world)
         world.start_daemon()
         world.wait_for("both users paying twice",
                        lambda: all(len(world.events_of(u, "payment_sent")) >= 2 for u in USERS), 240)
 
-        # 1. monerod: SIGKILL, 2 s down, the same ports again.
+        # 1. monerod: SIGKILL, 2 s down, the same ports again. No hold: the agents are meant to
+        # run into the dead daemon, and time cannot race meanwhile (see the module docstring).
         count = world.daemon.client(timeout=30).get_block_count()
         world.kill_daemon()
         marks["daemon_kill"] = mark(world, count=count, mined=max_block(world))
@@ -152,7 +163,8 @@ def faulted(tmp_path_factory) -> FaultedRun:
         world.wait_for("both users paying after the daemon restart", lambda: all(
             marks["daemon_restart"].after(world, u, "payment_sent") for u in USERS), 120)
 
-        # 2. user-0's wallet-rpc, mid-payment: SIGKILL, 1 s down, the same port again.
+        # 2. user-0's wallet-rpc, mid-payment: SIGKILL, 1 s down, the same port again (no hold:
+        # user-0 is meant to find it gone; its calls to a dead port cost real seconds too).
         marks["wallet_kill"] = kill_mid_payment(world, "user-0", lambda: world.kill_wallet("user-0"))
         time.sleep(1)
         world.restart_wallet("user-0")
@@ -161,8 +173,11 @@ def faulted(tmp_path_factory) -> FaultedRun:
             marks["wallet_kill"].after(world, "user-0", "wallet_reopened")
             and len(marks["wallet_restart"].after(world, "user-0", "payment_sent")) >= 2), 120)
 
-        # 3. user-1's tree-runner, mid-payment: SIGKILL, then the same command line again.
-        marks["user_kill"] = kill_mid_payment(world, "user-1", lambda: world.kill_agent("user-1"))
+        # 3. user-1's tree-runner, mid-payment: SIGKILL, then the same command line again, at
+        # one simulated instant (a hold from the kill until the new process connects): the
+        # restart must find the order exactly as the crash left it, the others wait meanwhile.
+        marks["user_kill"] = kill_mid_payment(world, "user-1",
+                                              lambda: world.kill_agent("user-1", hold=True))
         marks["user_kill"].info["open_in_journal"] = sorted(open_orders(world, "user-1"))
         world.start_agent("user-1")
         world.wait_for("user-1 paying twice after its restart", lambda: len(
@@ -172,6 +187,8 @@ def faulted(tmp_path_factory) -> FaultedRun:
         state = world.root / "state" / f"{SHOP}.json"
         world.wait_for("the marketplace's saved payments", lambda: state.exists() and
                        (ipc.read_document(state) or {}).get("keys", {}).get("payments"), 60)
+        # No hold: the others go on while the marketplace is down (payments sent meanwhile
+        # must be seen after its restart, once).
         world.kill_agent(SHOP)
         marks["shop_kill"] = mark(world, seen=[r["txid"] for r in world.events_of(SHOP, "payment_seen")])
         world.start_agent(SHOP)
@@ -203,12 +220,13 @@ def faulted(tmp_path_factory) -> FaultedRun:
 def _report(run: FaultedRun) -> None:
     """What happened, for the log (pytest -s)."""
     w, m = run.world, run.marks
-    lines = [f"faulted run: {run.took:.0f} s real, seed {SEED}, root {run.root}"]
+    lines = [f"faulted run: {run.took:.0f} s real, {w.now() - w.origin:.0f} s simulated "
+             f"(keeper: {w.keeper.jumps} jumps, {w.keeper.releases} releases), seed {SEED}, root {run.root}"]
     for name in ("daemon_kill", "wallet_kill", "user_kill", "shop_kill", "users_stopped"):
         sent = {u: len([r for r in w.journal(u)[:m[name].lengths[u]] if r["event"] == "payment_sent"])
                 for u in USERS}
-        lines.append(f"  at {name:<14} {m[name].unix - m['daemon_up'].unix:6.1f} s: payments sent "
-                     f"{sent}; {m[name].info}")
+        lines.append(f"  at {name:<14} {m[name].unix - m['daemon_up'].unix:6.1f} s real, "
+                     f"{m[name].t - m['daemon_up'].t:7.1f} s simulated: payments sent {sent}; {m[name].info}")
     recovered = [(r["agent"], r["event"], r["payment_id"]) for u in USERS for r in w.journal(u)
                  if r.get("recovered")]
     lines.append(f"  recovered orders: {recovered}")
@@ -355,9 +373,17 @@ def test_blocks_and_payments_go_on_after_the_daemon_restart(faulted):
 
 # ---------------------------------------------------------------- SIGTERM to a whole run
 
+def simulated_now(run_dir: Path) -> float:
+    """The latest `t` journaled so far in a run (simulated time has reached at least that)."""
+    return max((r["t"] for p in (run_dir / "journals").glob("*.jsonl") for r in ipc.read_journal(p)),
+               default=0.0)
+
+
 def test_sigterm_stops_a_whole_run_cleanly(tmp_path):
     out = tmp_path / "run"
-    delay = random.Random(SEED).uniform(0, 60)
+    # A seeded moment in the first 25 of the run's 30 simulated minutes (the lockstep clock's
+    # pace depends on the machine, so the moment is simulated, not real).
+    moment = random.Random(SEED).uniform(0, 25 * 60)
     proc = subprocess.Popen([sys.executable, "-m", "sim.cli", "run", str(ROOT / "tests/faults/sigterm.yaml"),
                              "--out", str(out), "--quiet"],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -370,8 +396,14 @@ def test_sigterm_stops_a_whole_run_cleanly(tmp_path):
                 break
             assert proc.poll() is None and time.monotonic() < deadline, "agents did not start"
             time.sleep(0.2)
-        time.sleep(delay)
+        origin = min(ipc.read_journal(p)[0]["t"] for p in started)
+        deadline = time.monotonic() + 900
+        while simulated_now(out) - origin < moment:
+            assert proc.poll() is None and time.monotonic() < deadline, \
+                f"the run did not reach {moment:.0f} s simulated (at {simulated_now(out) - origin:.0f} s)"
+            time.sleep(0.1)
         assert proc.poll() is None
+        at = simulated_now(out) - origin
         term_at = time.time()
         proc.send_signal(signal.SIGTERM)
         stdout, stderr = proc.communicate(timeout=120)
@@ -381,13 +413,14 @@ def test_sigterm_stops_a_whole_run_cleanly(tmp_path):
             proc.communicate()
     took = time.time() - term_at
     done = Counter(r["event"] for p in (out / "journals").glob("*.jsonl") for r in ipc.read_journal(p))
-    print(f"SIGTERM {delay:.1f} s after every agent started (wallets created "
+    print(f"SIGTERM at {at:.0f} s simulated (seeded moment {moment:.0f} s; wallets created "
           f"{done['wallet_created']}, blocks mined {done['block_mined']}, "
           f"payments {done['payment_sent']}); the run stopped in {took:.1f} s")
     assert proc.returncode == 128 + signal.SIGTERM, stdout + stderr
     assert "interrupted by SIGTERM" in stderr
     record = json.loads((out / "run.json").read_text())
     assert (record["status"], record["interrupted_by"], record["exit_code"]) == ("interrupted", "SIGTERM", 143)
+    assert record["clock"]["kind"] == "lockstep" and record["simulated"] >= at
     assert [(a["id"], a["outcome"]) for a in record["agents"]] == \
         [(a, "ok") for a in ("controller", "pool", "shop", "user-0", "user-1")], record["agents"]
 

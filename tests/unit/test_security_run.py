@@ -4,7 +4,8 @@ the run directory (HOME and TMPDIR are a sandbox; monerod's ~/.bitmonero and wal
 ~/.shared-ringdb must not appear).
 
 One tiny scenario (one agent with a wallet: open it, publish its address, journal an event; 60
-simulated seconds at x10) runs once for the module; the tests look at it from several sides.
+simulated seconds on the lockstep clock at most x10, so the run lasts long enough in real time
+to be probed while it runs) runs once for the module; the tests look at it from several sides.
 """
 from __future__ import annotations
 
@@ -125,7 +126,8 @@ def login_run(tmp_path_factory) -> Run:
         return subprocess.Popen([sys.executable, "-m", "sim.cli", *args], cwd=sandbox / "cwd", env=env,
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kw)
 
-    proc = monerosim("run", str(sandbox / "input" / "scenario.yaml"), "--out", str(run_dir), "--quiet")
+    proc = monerosim("run", str(sandbox / "input" / "scenario.yaml"), "--out", str(run_dir), "--quiet",
+                     "--max-speed", "10")
     try:
         result.probe = _probe_while_running(run_dir, proc)
         out, _ = proc.communicate(timeout=90)
