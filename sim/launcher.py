@@ -315,10 +315,10 @@ class Launcher:
         running = [a for a in self.agents if a.alive()]
         if running:
             self.display.say(f"stopping {_n(len(running), 'agent')}")
-        for agent in running:
-            agent.terminate()
         if self.clock is not None:
             self.clock.hold("stopping")   # nobody ticks again while the signals land
+        for agent in running:
+            agent.terminate()
         since = time.monotonic()
         while any(a.alive() for a in self.agents):
             if self.clock is not None and time.monotonic() - since > FREE_AFTER:
