@@ -122,12 +122,15 @@ class AgentContext:
 
     @property
     def daemon(self):
-        """The rpc_client.DaemonClient for --daemon."""
+        """The rpc_client.DaemonClient for --daemon. It holds no connection between calls:
+        monerod 0.18 closes idle loopback RPC connections after 7 s once it holds more than
+        120 sockets, and the wallet-rpcs' own connections need that room."""
         if self._daemon is None:
             if not self.daemon_url:
                 raise MissingEndpoint("this tree needs a daemon: pass --daemon URL or set MONEROSIM_DAEMON")
             from rpc_client import DaemonClient
-            self._daemon = DaemonClient(self.daemon_url, timeout=self.rpc_timeout)
+            self._daemon = DaemonClient(self.daemon_url, timeout=self.rpc_timeout,
+                                        keep_alive=False)
         return self._daemon
 
     @property

@@ -9,6 +9,9 @@ every second). Per run:
   wall vs serial floor  the same CPU not divided: the lockstep clock lets one agent work at a
                         time (wallet opening aside), so the daemons' work is mostly serial.
   agents' CPU           the tree-runners' own CPU against the daemons'.
+  alone vs wall         lockstep only: real seconds in which exactly one agent worked (run.json
+                        clock.real_seconds), against the wall. Ordered release keeps most of a
+                        steady state serial; this share bounds what parallel cores can give.
   speed                 simulated seconds (run.json `simulated`) per wall second, against the
                         scenario's `time_scale` (what the scaled clock aims at).
 
@@ -97,6 +100,10 @@ def run_rows(m: Measured) -> list[Row]:
     said = ", ".join(f"{k} {v}" for k, v in outcome.items())
     clock = run.get("clock") or {}
     jumps = f"; {clock['jumps']} jumps, {clock['releases']} releases" if "jumps" in clock else ""
+    shape = clock.get("real_seconds")
+    alone = [Row(f"{m.label}: real s with one agent working alone vs wall", shape["alone"],
+                 m.wall, "s", note=f"several together {shape['together']} s, "
+                                   f"none working {shape['none']} s")] if shape else []
     return [
         Row(f"{m.label}: wall vs floor (monerod+wallet-rpc CPU / {CORES} cores)", m.wall, floor,
             "s", f"≤ {FLOOR_GOAL:g}×", m.wall <= FLOOR_GOAL * floor,
@@ -108,7 +115,7 @@ def run_rows(m: Measured) -> list[Row]:
             m.daemons_cpu, "s", note=f"launcher {m.cpu('launcher'):.1f} s"),
         Row(f"{m.label}: simulated s per wall s vs time_scale", simulated / m.wall if m.wall else 0.0,
             m.time_scale, "sim s/s", note=f"{simulated / m.wall if m.wall else 0.0:.2f} sim s/s"),
-    ]
+    ] + alone
 
 
 def side_by_side(scenario: str) -> list[Row]:

@@ -29,11 +29,15 @@ def _never_sent(exc: requests.RequestException) -> bool:
 
 
 class RpcEndpoint:
-    """A Monero RPC server at `url` (scheme://host:port). Thread-unsafe, like the agents."""
+    """A Monero RPC server at `url` (scheme://host:port). Thread-unsafe, like the agents.
+
+    With `keep_alive=False` every call asks the server to close the connection after its
+    answer, so an idle client holds no socket on the server."""
 
     def __init__(self, url: str, *, timeout: float = DEFAULT_TIMEOUT,
                  auth: tuple[str, str] | None = None, retries: int = DEFAULT_RETRIES,
-                 backoff: float = DEFAULT_BACKOFF, sleep: Callable[[float], None] = time.sleep):
+                 backoff: float = DEFAULT_BACKOFF, sleep: Callable[[float], None] = time.sleep,
+                 keep_alive: bool = True):
         self.url = url.rstrip("/")
         self.timeout = timeout
         self.retries = max(0, retries)
@@ -41,6 +45,8 @@ class RpcEndpoint:
         self.sleep = sleep
         self.session = requests.Session()
         self.session.trust_env = False  # never route loopback RPC through a proxy
+        if not keep_alive:
+            self.session.headers["Connection"] = "close"
         if auth is not None:
             self.session.auth = HTTPDigestAuth(*auth)
         self._next_id = 0

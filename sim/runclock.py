@@ -109,7 +109,8 @@ class LockstepRunClock(RunClock):
 
     def record(self) -> dict:
         return {"kind": self.kind, "origin": self.origin, "max_speed": self.max_speed,
-                "jumps": self.keeper.jumps, "releases": self.keeper.releases}
+                "jumps": self.keeper.jumps, "releases": self.keeper.releases,
+                "real_seconds": self.keeper.real_seconds()}
 
 
 class ScaledRunClock(RunClock):

@@ -74,6 +74,11 @@ class TimeKeeper:
         self._listener: socket.socket | None = None
         self.jumps = 0
         self.releases = 0
+        # Real seconds by what was going on: one agent working alone, several at once (some
+        # aside), or none (processes starting, the launcher's turn, the speed limit).
+        self.shape = {"alone": 0.0, "together": 0.0, "none": 0.0}
+        self._shape_since = time.monotonic()
+        self._shape_now = "none"
 
     # ------------------------------------------------------------ life
     def start(self) -> "TimeKeeper":
@@ -158,6 +163,11 @@ class TimeKeeper:
             return sorted((c.agent, mono - c.busy_since) for c in self._clients.values()
                           if c.agent is not None and c.wake is None and not c.aside)
 
+    def real_seconds(self) -> dict[str, float]:
+        """Real seconds so far with one agent working alone, several together, or none."""
+        with self._lock:
+            return {k: round(v, 1) for k, v in self.shape.items()}
+
     def holds(self) -> set[str]:
         with self._lock:
             return set(self._holds)
@@ -189,7 +199,9 @@ class TimeKeeper:
             with self._lock:
                 if self._closed:
                     return
+                self._account()
                 timeout = self._schedule()
+                self._shape_now = self._shape_of_now()
 
     def _accept(self) -> None:
         try:
@@ -248,6 +260,16 @@ class TimeKeeper:
         except (KeyError, ValueError):
             pass
         client.sock.close()
+
+    def _account(self) -> None:
+        """Charge the real time since the last look to what was going on during it."""
+        mono = time.monotonic()
+        self.shape[self._shape_now] += mono - self._shape_since
+        self._shape_since = mono
+
+    def _shape_of_now(self) -> str:
+        working = sum(1 for c in self._clients.values() if c.agent is not None and c.wake is None)
+        return "none" if working == 0 else "alone" if working == 1 else "together"
 
     def _schedule(self) -> float | None:
         """Release whoever is due, if nobody works; return how long select may sleep."""

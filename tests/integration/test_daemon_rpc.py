@@ -59,3 +59,42 @@ def test_dead_daemon_is_connection_failed_after_bounded_retries(chain):
     with pytest.raises(ConnectionFailed):
         client.get_info()
     assert sleeps == [0.01, 0.02, 0.04]
+
+
+def _established_to(port: int) -> int:
+    """This process's established TCP connections to 127.0.0.1:`port` (from /proc/net/tcp)."""
+    import os
+    inodes = set()
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    count = 0
+    with open("/proc/net/tcp") as table:
+        next(table)
+        for line in table:
+            fields = line.split()
+            remote, state, inode = fields[2], fields[3], fields[9]
+            if state == "01" and inode in inodes and int(remote.split(":")[1], 16) == port:
+                count += 1
+    return count
+
+
+def test_an_agents_daemon_client_holds_no_connection_to_monerod_between_calls(chain):
+    """monerod 0.18 drops idle loopback RPC connections after 7 s once it holds more than 120
+    sockets; agents' daemon clients leave that room to the wallet-rpcs."""
+    from behaviours.context import AgentContext
+
+    port = chain.daemon.rpc_port
+    kept = DaemonClient(chain.daemon.url)
+    kept.get_info()
+    assert _established_to(port) >= 1             # a plain client keeps its connection
+    kept.close()
+    before = _established_to(port)
+    ctx = AgentContext("looker", daemon_url=chain.daemon.url)
+    for _ in range(3):
+        assert ctx.daemon.get_block_count() >= 1
+    assert _established_to(port) == before

@@ -180,3 +180,48 @@ def test_a_transfer_answered_no_connection_to_daemon_is_not_sent_again(server):
         with pytest.raises(errors.DaemonUnreachable):
             wallet.transfer([("4" + "1" * 94, 5)])
     assert [body["method"] for _, body in server.requests] == ["transfer"]
+
+
+class KeepingHandler(BaseHTTPRequestHandler):
+    """Answers every call with a block count of 7 and would keep the connection open."""
+
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        payload = b'{"result": {"count": 7}}'
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.mark.parametrize("keep_alive", [True, False])
+def test_keep_alive_false_holds_no_connection_between_calls(keep_alive):
+    """monerod counts idle client connections (>120 sockets: it drops idle ones after 7 s), so
+    agents' daemon clients close theirs after each answer."""
+    seen = []
+
+    class Handler(KeepingHandler):
+        def do_POST(self):
+            seen.append((self.client_address[1], self.headers.get("Connection")))
+            super().do_POST()
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.daemon_threads = True
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        with DaemonClient(f"http://127.0.0.1:{httpd.server_address[1]}",
+                          keep_alive=keep_alive) as client:
+            assert [client.get_block_count() for _ in range(3)] == [7, 7, 7]
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    ports = {port for port, _ in seen}
+    if keep_alive:
+        assert len(ports) == 1 and {c for _, c in seen} != {"close"}
+    else:
+        assert len(ports) == 3 and {c for _, c in seen} == {"close"}

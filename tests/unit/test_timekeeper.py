@@ -361,6 +361,31 @@ def test_at_most_parallel_agents_are_aside_at_once(keepers):
     assert log.seen() == at((0, "a"), (0, "b"), (5, "a"), (5, "b"))
 
 
+def test_real_time_is_charged_to_one_agent_alone_several_together_or_none(keepers):
+    keeper = keepers(parallel=2)
+    log = Log()
+    gates = {agent: threading.Event() for agent in "ab"}
+    agents = {agent: Agent(keeper.path, agent, [5], log, aside={1}, gates={1: gates[agent]})
+              for agent in "ab"}
+    for agent in "ab":
+        keeper.hold(f"agent:{agent}")
+        agents[agent].start()
+    keeper.launcher_wait(ORIGIN + FAR)
+    wait_until(lambda: log.aside == {"a", "b"}, "a and b aside at 5")
+    time.sleep(QUIET)                               # both work (aside): together
+    gates["a"].set()
+    wait_until(lambda: "a" not in keeper.connected(), "a to finish")
+    time.sleep(QUIET)                               # b alone
+    gates["b"].set()
+    launcher_turn(keeper)
+    finish(*agents.values())
+    time.sleep(QUIET)                               # nobody
+    keeper.launcher_wait(ORIGIN + FAR)              # one more look charges the quiet interval
+    wait_until(lambda: keeper.real_seconds()["none"] >= QUIET * 0.8, "the quiet interval")
+    shape = keeper.real_seconds()
+    assert shape["together"] >= QUIET * 0.8 and shape["alone"] >= QUIET * 0.8
+
+
 # ------------------------------------------------------------------ holds
 def test_time_stands_still_while_a_hold_exists(keeper):
     log = Log()
