@@ -5,16 +5,16 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-SYSTEM_BINARIES := monerod monero-wallet-rpc dot openssl
+SYSTEM_BINARIES := monerod monero-wallet-rpc dot openssl chromium
 
 .PHONY: run test bench docs schema deps system clean
 
 system:
 	@missing=0; for b in $(SYSTEM_BINARIES); do command -v $$b >/dev/null || missing=1; done; \
 	if [ $$missing = 1 ]; then \
-	  echo "installing monero, graphviz, openssl (apt-get)"; \
+	  echo "installing monero, graphviz, openssl, chromium (apt-get)"; \
 	  $(SUDO) apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq monero graphviz openssl >/dev/null; \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq monero graphviz openssl chromium >/dev/null; \
 	fi
 
 $(STAMP): setup.cfg pyproject.toml
@@ -45,11 +45,13 @@ docs: deps
 	@mkdir -p docs/trees
 	@for t in $(ROLE_TREES); do $(VENV)/bin/tree-runner render trees/$$t.yaml -o docs/trees/$$t.svg || exit 1; done
 	@$(VENV)/bin/tree-runner docs -o docs/behaviours.md && echo docs/behaviours.md
+	@$(VENV)/bin/monerosim schema --markdown -o docs/scenario.md && echo docs/scenario.md
 	@echo "docs/trees/{$$(echo $(ROLE_TREES) | tr ' ' ,)}.svg"
 
-# The editor schema follows the leaf registry; a test checks it is current.
+# The editor schemas follow the leaf registry and sim/scenario_schema.py; a test checks they are current.
 schema: deps
 	$(VENV)/bin/tree-runner schema -o docs/tree.schema.json
+	$(VENV)/bin/monerosim schema -o docs/scenario.schema.json
 
 clean:
 	rm -rf $(VENV) runs *.egg-info

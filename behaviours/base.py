@@ -23,12 +23,15 @@ from .params import anything, boolean, duration, integer, key, mapping, number, 
 from .values import BlackboardRef, Distribution, parse_duration
 
 __all__ = [
-    "Leaf", "AgentContext", "Args", "MemoryJournal", "MissingEndpoint", "Status",
+    "Leaf", "AgentContext", "Args", "MemoryJournal", "MissingEndpoint", "Status", "LOOKS_UP",
+    "PUBLISHES",
     "duration", "number", "integer", "string", "boolean", "key", "path_key", "mapping", "anything",
 ]
 
 
 # ---------------------------------------------------------------- the leaf base class
+
+LOOKS_UP, PUBLISHES = "looks up", "publishes"   # what a leaf does with a role (ROLES)
 
 class Args(dict):
     """A leaf's resolved parameters: `self.args.duration` or `self.args["duration"]`."""
@@ -67,6 +70,8 @@ class Leaf(py_trees.behaviour.Behaviour):
     SHOWN: ClassVar[tuple[str, ...]] = ()     # parameters shown in renderings
     RPC: ClassVar[tuple[str, ...]] = ()       # RPC calls made, e.g. "daemon.get_info"
     DURABLE: ClassVar[tuple[str, ...]] = ()   # output parameters whose keys survive a restart
+    ROLES: ClassVar[dict[str, str]] = {}      # parameter naming a role -> LOOKS_UP or PUBLISHES
+    COUNTS: ClassVar[dict[str, str]] = {}     # parameter counting agents -> its role parameter
 
     def __init__(self, name: str | None = None, **params: Any):
         super().__init__(name=name or self.type_name())
@@ -89,6 +94,20 @@ class Leaf(py_trees.behaviour.Behaviour):
     @classmethod
     def type_name(cls) -> str:
         return cls.TYPE or cls.__name__
+
+    @classmethod
+    def roles(cls, params: dict, tree_role: str | None) -> list[tuple[str, str, str]]:
+        """(LOOKS_UP or PUBLISHES, role, parameter) for these loaded params, from ROLES; a
+        role given by parameter default counts too, a published role defaults to the tree's.
+        Roles only known at run time (blackboard references) are left out."""
+        found = []
+        for pname, how in cls.ROLES.items():
+            role = params.get(pname, cls.PARAMS.get(pname, {}).get("default"))
+            if role is None and how == PUBLISHES:
+                role = tree_role
+            if isinstance(role, str):
+                found.append((how, role, pname))
+        return found
 
     @classmethod
     def parameter_schema(cls) -> dict:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from rpc_client import TransportError
 
 from .base import Leaf, Status, duration, integer, key
+from .waiting import WAIT_PARAMS, WaitingLeaf
 
 __all__ = ["WaitForDaemon", "AwaitHeight"]
 
@@ -38,17 +39,19 @@ class WaitForDaemon(Leaf):
         return Status.SUCCESS
 
 
-class AwaitHeight(Leaf):
+class AwaitHeight(WaitingLeaf):
     """Wait until the chain has at least `height` blocks.
 
     Returns RUNNING (polling `get_block_count` every `poll`) until the block count reaches
-    `height`, then SUCCESS with the count in `output`. RPC errors are FAILURE.
+    `height`, then SUCCESS with the count in `output`. RPC errors are FAILURE, and so is
+    `timeout` passing (journaled `wait_timed_out`); `waiting` every `report_every`.
     """
 
     PARAMS = {
         "height": integer("block count to wait for", minimum=1),
         "poll": duration("time between polls", default="2s"),
         "output": key("blackboard key for the block count reached"),
+        **WAIT_PARAMS,
     }
     REQUIRED = ("height",)
     OUTPUTS = {"output": "block count"}
@@ -60,5 +63,4 @@ class AwaitHeight(Leaf):
         if count >= self.args.height:
             self.write("output", count)
             return Status.SUCCESS
-        self.feedback_message = f"{count}/{self.args.height} blocks"
-        return self.wake_in(self.args.poll)
+        return self.still_waiting(f"{self.args.height} blocks", count, self.args.poll)

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import ipc
 
-from .base import Leaf, Status, duration, integer, key, string
+from .base import LOOKS_UP, Leaf, Status, duration, integer, key, string
+from .waiting import WAIT_PARAMS, WaitingLeaf
 from .peers import ROLE, weighted_pick
 
 __all__ = ["Bootstrap", "EmitMiningSignal", "AwaitBlock", "AwaitMiningSignal", "GenerateBlocks"]
@@ -42,6 +43,7 @@ class Bootstrap(Leaf):
     }
     SHOWN = ("blocks",)
     RPC = ("daemon.get_block_count", "daemon.generateblocks")
+    ROLES = {"role": LOOKS_UP}
 
     def initialise(self) -> None:
         self.plan: list[dict] | None = None
@@ -90,6 +92,7 @@ class EmitMiningSignal(Leaf):
     OUTPUTS = {"output": "the signal {seq, pool, blocks, height, issued_at}"}
     DURABLE = ("output",)
     SHOWN = ("blocks",)
+    ROLES = {"role": LOOKS_UP}
     RPC = ("daemon.get_block_count",)
 
     def update(self) -> Status:
@@ -142,17 +145,19 @@ class AwaitBlock(Leaf):
         return self.wake_at(min(self.deadline, self.now() + self.args.poll))
 
 
-class AwaitMiningSignal(Leaf):
+class AwaitMiningSignal(WaitingLeaf):
     """Wait for a mining signal addressed to this agent.
 
     Returns RUNNING (re-reading shared/signals/mining.json every `poll`, no RPC) until a
     signal with a seq newer than the last one handled names this agent, then SUCCESS with it
-    in `output`. The last seq handled is the `seq` of `output`.
+    in `output`. The last seq handled is the `seq` of `output`. FAILURE after `timeout`;
+    `waiting` every `report_every` (the last signal seen, for another pool or none).
     """
 
     PARAMS = {
         "poll": duration("time between looks", default="1s"),
         "output": key("blackboard key for the signal", default="signal"),
+        **WAIT_PARAMS,
     }
     OUTPUTS = {"output": "the signal {seq, pool, blocks, …}"}
     DURABLE = ("output",)
@@ -163,7 +168,8 @@ class AwaitMiningSignal(Leaf):
         if signal and signal["seq"] > last and signal["pool"] == self.ctx.agent_id:
             self.write("output", signal)
             return Status.SUCCESS
-        return self.wake_in(self.args.poll)
+        last_seen = f"signal {signal['seq']} for {signal['pool']}" if signal else "no signal yet"
+        return self.still_waiting(f"a mining signal after {last}", last_seen, self.args.poll)
 
 
 class GenerateBlocks(Leaf):

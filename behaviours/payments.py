@@ -6,7 +6,7 @@ import zlib
 import ipc
 from rpc_client import MAX_DESTINATIONS, JsonRpcError, TransportError, round_to_atomic
 
-from .base import Leaf, Status, anything, boolean, integer, key, number, string
+from .base import LOOKS_UP, Leaf, Status, anything, boolean, integer, key, number, string
 from .peers import ROLE
 
 __all__ = ["SendTx", "RecoverOrders", "FundPeers"]
@@ -185,6 +185,7 @@ class FundPeers(Leaf):
     DURABLE = ("output",)
     SHOWN = ("role", "amount", "outputs")
     RPC = ("wallet.refresh", "wallet.transfer")
+    ROLES = {"role": LOOKS_UP}
 
     def initialise(self) -> None:
         self.refreshed = False

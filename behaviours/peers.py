@@ -1,7 +1,8 @@
 """Leaves that meet other agents through the shared registry (files, no RPC but the address)."""
 from __future__ import annotations
 
-from .base import Leaf, Status, boolean, duration, integer, key, mapping, number, string
+from .base import LOOKS_UP, PUBLISHES, Leaf, Status, boolean, duration, integer, key, mapping, number, string
+from .waiting import WAIT_PARAMS, WaitingLeaf
 
 __all__ = ["PublishAddress", "RegisterPool", "AwaitPeers", "PickPeer"]
 
@@ -31,6 +32,7 @@ class PublishAddress(Leaf):
     OUTPUTS = {"output": "primary address"}
     SHOWN = ("role",)
     RPC = ("wallet.get_address",)
+    ROLES = {"role": PUBLISHES}
 
     def update(self) -> Status:
         address = self.ctx.wallet.get_address()
@@ -61,6 +63,10 @@ class RegisterPool(PublishAddress):
     REQUIRED = ("hashrate",)
     SHOWN = ("hashrate",)
 
+    @classmethod
+    def roles(cls, params: dict, tree_role: str | None) -> list[tuple[str, str, str]]:
+        return [(PUBLISHES, "pool", "hashrate")]
+
     def resolve_args(self):
         args = super().resolve_args()
         args["role"] = "pool"
@@ -71,11 +77,12 @@ class RegisterPool(PublishAddress):
         self.record("pool_registered", hashrate=self.args.hashrate, address=address)
 
 
-class AwaitPeers(Leaf):
+class AwaitPeers(WaitingLeaf):
     """Wait until at least `count` agents of `role` are in the registry.
 
     Returns RUNNING (re-reading the registry every `poll`) until then, SUCCESS with the
-    records (sorted by agent id) in `output`.
+    records (sorted by agent id) in `output`; FAILURE after `timeout` (journaled
+    `wait_timed_out`). Journals `waiting` every `report_every` while it waits.
     """
 
     PARAMS = {
@@ -83,18 +90,21 @@ class AwaitPeers(Leaf):
         "count": integer("how many to wait for", minimum=1, default=1),
         "poll": duration("time between looks", default="1s"),
         "output": key("blackboard key for the list of registry records"),
+        **WAIT_PARAMS,
     }
     REQUIRED = ("role",)
     OUTPUTS = {"output": "registry records"}
     SHOWN = ("role", "count")
+    ROLES = {"role": LOOKS_UP}
+    COUNTS = {"count": "role"}
 
     def update(self) -> Status:
         peers = self.ctx.registry.all(role=self.args.role)
         if len(peers) >= self.args.count:
             self.write("output", peers)
             return Status.SUCCESS
-        self.feedback_message = f"{len(peers)}/{self.args.count} {self.args.role}"
-        return self.wake_in(self.args.poll)
+        return self.still_waiting(f"{self.args.count} agents of role {self.args.role}",
+                                  len(peers), self.args.poll)
 
 
 class PickPeer(Leaf):
@@ -116,6 +126,7 @@ class PickPeer(Leaf):
     REQUIRED = ("role",)
     OUTPUTS = {"output": "registry record {agent, role, address, …}"}
     SHOWN = ("role", "strategy")
+    ROLES = {"role": LOOKS_UP}
 
     def update(self) -> Status:
         peers = self.ctx.registry.all(role=self.args.role)

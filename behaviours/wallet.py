@@ -4,6 +4,7 @@ from __future__ import annotations
 from rpc_client import RpcError, WalletOpenFailed, round_to_atomic
 
 from .base import Leaf, Status, boolean, duration, key, number, string
+from .waiting import WAIT_PARAMS, WaitingLeaf
 
 __all__ = ["OpenWallet", "GetAddress", "CheckBalance", "AwaitFunds"]
 
@@ -90,6 +91,7 @@ class _BalanceLeaf(Leaf):
     """Two ticks per look: `refresh` (when asked), then `get_balance`."""
 
     def initialise(self) -> None:
+        super().initialise()
         self.refreshed = not self.args.get("refresh", True)
 
     def look(self) -> dict | None:
@@ -131,12 +133,13 @@ class CheckBalance(_BalanceLeaf):
         return Status.FAILURE
 
 
-class AwaitFunds(_BalanceLeaf):
+class AwaitFunds(_BalanceLeaf, WaitingLeaf):
     """Wait until the unlocked balance reaches `min_unlocked` XMR.
 
     Returns RUNNING, refreshing and reading the balance every `poll`, until unlocked ≥
     `min_unlocked`; then journals `funded {unlocked, balance}` (unless `journal` is false)
-    and returns SUCCESS. RPC errors are FAILURE.
+    and returns SUCCESS. RPC errors are FAILURE, and so is `timeout` passing (journaled
+    `wait_timed_out`); `waiting` every `report_every`.
     """
 
     PARAMS = {
@@ -144,6 +147,7 @@ class AwaitFunds(_BalanceLeaf):
         "poll": duration("time between looks", default="10s"),
         "journal": boolean("journal `funded` when the funds are there", default=True),
         "output": key("blackboard key for {balance, unlocked}"),
+        **WAIT_PARAMS,
     }
     REQUIRED = ("min_unlocked",)
     OUTPUTS = {"output": "{balance, unlocked} in atomic units"}
@@ -159,5 +163,5 @@ class AwaitFunds(_BalanceLeaf):
             if self.args.journal:
                 self.record("funded", unlocked=unlocked, balance=balance["balance"])
             return Status.SUCCESS
-        self.feedback_message = f"unlocked {unlocked} atomic units, waiting"
-        return self.wake_in(self.args.poll)
+        return self.still_waiting(f"{self.args.min_unlocked} XMR unlocked",
+                                  f"{unlocked} atomic units unlocked", self.args.poll)

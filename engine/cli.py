@@ -214,6 +214,11 @@ def _validate(args: argparse.Namespace) -> int:
     params = _params(args.param)
     failed = False
     for path in args.trees:
+        scenario = _scenario_problem(path)
+        if scenario is not None:
+            print(str(scenario), file=sys.stderr)
+            failed = True
+            continue
         try:
             tree = load_tree(path, params, catalogue=cat, require_root=False)
         except LoadError as exc:
@@ -226,6 +231,22 @@ def _validate(args: argparse.Namespace) -> int:
             count = sum(1 for _ in tree.root.walk()) if tree.root else 0
             print(f"{path}: ok ({count} nodes)" if tree.root else f"{path}: ok (subtrees only)")
     return 2 if failed else 0
+
+
+def _scenario_problem(path: str):
+    """One Problem when `path` is a scenario file (`groups:` and no `root:`), not a tree; else None
+    (the tree loader then reports whatever else is wrong with it)."""
+    import shlex
+
+    from .yamlload import load_file
+    try:
+        doc = load_file(path, path)
+    except LoadError:
+        return None
+    if not (isinstance(doc.data, dict) and "groups" in doc.data and "root" not in doc.data):
+        return None
+    return doc.problem(("groups",), f"{path} is a scenario file, not a tree: use "
+                                    f"`monerosim run --check {shlex.quote(path)}`", key=True)
 
 
 def _option(args: argparse.Namespace, dest: str, default: Any = None) -> Any:

@@ -24,6 +24,13 @@ from .yamlload import Document, format_path, load_file
 __all__ = ["Node", "Tree", "load_tree", "default_catalogue"]
 
 _PARAM_NAME = re.compile(PARAM_NAME_PATTERN)
+GIVEN = "set by --param/scenario"     # the source of a parameter given from outside the file
+
+
+def _whole_use(value: Any) -> str | None:
+    """'pools' for the value '${pools}', None for anything else."""
+    match = re.fullmatch(r"\$\{([^}]*)\}", value) if isinstance(value, str) else None
+    return match.group(1) if match else None
 _NODE_KEYS = ("name", "children", "child")
 
 
@@ -101,7 +108,7 @@ class _Loader:
                 self.report(main, ("params",), f"--param {name}: the tree has no parameter {name!r}{hint}",
                             key=True)
             else:
-                main.params[name] = (value, f"{name} set by --param/scenario")
+                main.params[name] = (value, f"{name} {GIVEN}")
         root = None
         if require_root and not main.has_root:
             self.report(main, (), "the tree has no root: (a file with only subtrees: can be imported, not run)")
@@ -285,7 +292,9 @@ class _Loader:
         default_name = f"{type_name}@{line}" if f.name == stack[0][0] else \
             f"{type_name}@{Path(f.name).name}:{line}"
         node = Node(type_name, nt.kind, name or default_name, converted, [], f.name, line, col,
-                    format_path(npath), {p: f.doc.where(npath + (p,)) for p in converted if p in body})
+                    format_path(npath), {p: f.doc.where(npath + (p,)) for p in converted if p in body},
+                    {p: use for p, use in ((p, _whole_use(body[p])) for p in converted if p in body)
+                     if use in params and params[use][1] == f"{use} {GIVEN}"})
         if nt.kind == "composite":
             children = body.get("children")
             if "child" in body:

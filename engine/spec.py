@@ -27,6 +27,7 @@ class Node:
     col: int = 0
     path: str = ""
     param_where: dict[str, tuple[int, int]] = field(default_factory=dict, repr=False)
+    given_by: dict[str, str] = field(default_factory=dict, repr=False)  # param -> --param that set it
 
     @property
     def where(self) -> str:

@@ -107,6 +107,19 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export(args: argparse.Namespace) -> int:
+    from sim.export import ExportError, export
+    from sim.report.load import NotARunDirectory
+    try:
+        written = export(args.run, args.out)
+    except (NotARunDirectory, ExportError) as exc:
+        print(f"monerosim: {exc}", file=sys.stderr)
+        return 2
+    for path, rows in written.items():
+        print(f"{path}: {rows} rows")
+    return 0
+
+
 def _generate(args: argparse.Namespace) -> int:
     from engine.errors import LoadError
     from sim.scenario import load_scenario
@@ -146,11 +159,19 @@ def _check_shadow(args: argparse.Namespace) -> int:
 
 
 def _schema(args: argparse.Namespace) -> int:
-    from sim.scenario import schema_text
-    if args.output:
-        Path(args.output).write_text(schema_text(), encoding="utf-8")
-    else:
-        sys.stdout.write(schema_text())
+    from sim.scenario_docs import render_markdown
+    from sim.scenario_schema import schema_text
+    text = render_markdown() if args.markdown else schema_text()
+    if not args.output:
+        sys.stdout.write(text)
+        return 0
+    try:
+        out = Path(args.output)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        print(f"monerosim: schema: {args.output}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -205,14 +226,22 @@ def main(argv: list[str] | None = None) -> int:
     check = sub.add_parser("check-shadow", help="check a Shadow config against Shadow's rules")
     check.add_argument("config", help="shadow.yaml")
     check.set_defaults(func=_check_shadow)
-    schema = sub.add_parser("schema", help="print the JSON Schema of scenario files (for editors)")
+    schema = sub.add_parser("schema", help="print the JSON Schema of scenario files (for editors), "
+                                           "or with --markdown the scenario reference (docs/scenario.md)")
     schema.add_argument("-o", "--output", help="write to this file instead of stdout")
+    schema.add_argument("--markdown", action="store_true",
+                        help="the reference of every scenario key as Markdown, instead of the schema")
     schema.set_defaults(func=_schema)
     report = sub.add_parser("report", help="write report.json, plots and report.html for a run "
                                            "directory (local, or a Shadow run's journals/ + shared/)")
     report.add_argument("run", help="run directory")
     report.add_argument("-o", "--out", help="output directory (default RUN/report/)")
     report.set_defaults(func=_report)
+    export = sub.add_parser("export", help="write a run directory's payments, blocks, journal "
+                                           "events and agents as CSV tables (for pandas)")
+    export.add_argument("run", help="run directory")
+    export.add_argument("-o", "--out", help="output directory (default RUN/export/)")
+    export.set_defaults(func=_export)
     args = parser.parse_args(argv)
     try:
         return args.func(args)

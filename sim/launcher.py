@@ -27,7 +27,8 @@ from .processes import DaemonProcess, ProcessError, Supervisor, cpu_seconds
 from .progress import Display, Progress
 from .runclock import RunClock, make_run_clock
 from .scenario import STOP_EARLY, Scenario
-from .summary import short_duration
+from .summary import expectations, short_duration
+from .verdict import EXIT_FAILED, FAILED, verdict_line
 from .walletstops import judge_wallet_stops
 
 __all__ = ["Launcher", "run_scenario", "default_run_dir", "RUN_DIRS", "AGENT_GRACE", "POLL"]
@@ -68,6 +69,7 @@ class Launcher:
         self.daemon: DaemonProcess | None = None
         self.wallet_stops: dict[str, dict] = {}
         self.failures: list[str] = []          # what went wrong outside the agents
+        self.verdict: str | None = None        # ok / degraded / failed, once judged
         self.signal: int | None = None         # the signal that interrupted the run
         self.status = "starting"
         self.started_at = time.time()
@@ -128,7 +130,15 @@ class Launcher:
     def exit_code(self) -> int:
         if self.signal is not None:
             return 128 + self.signal
+        if self.verdict is not None:
+            return EXIT_FAILED if self.verdict == FAILED else 0
         return 1 if self.failures or self.crashed() else 0
+
+    def judged(self, verdict: str) -> int:
+        """Record the run's verdict (`sim.verdict`) in run.json; the exit code follows it."""
+        self.verdict = verdict
+        self._write_run_json()
+        return self.exit_code()
 
     def crashed(self) -> list[AgentProcess]:
         """Agents that crashed, ignored SIGTERM, or exited non-zero when stopped."""
@@ -157,9 +167,11 @@ class Launcher:
         self.clock = make_run_clock(self.clock_kind, self.run_dir, time_scale=self.time_scale,
                                     max_speed=self.max_speed)
         self.daemon = supervisor.start_daemon(DAEMON)
-        self.progress = Progress(self.run_dir, self.daemon.url)
-        say(f"monerod (regtest) at {self.daemon.url}")
         specs = self.scenario.agents()
+        payers = tuple(r for r, n in expectations(self.run_dir).payments.items() if n > 0)
+        self.progress = Progress(self.run_dir, self.daemon.url, payer_roles=payers,
+                                 wallets=sum(1 for spec in specs if spec.wallet))
+        say(f"monerod (regtest) at {self.daemon.url}")
         self._supervisor = supervisor
         first = [s for s in specs if _start_offset(s) <= 0]
         wallets = {}
@@ -371,6 +383,7 @@ class Launcher:
                 "cpu_seconds": self.cpu, "started_at": self.started_at,
                 "stopped_at": self.stopped_at, "status": self.status,
                 "exit_code": self.exit_code() if self.stopped_at else None,
+                "verdict": self.verdict,
                 "interrupted_by": signal.Signals(self.signal).name if self.signal else None,
                 "final_height": self.final_height, "daemon": daemon, "agents": agents,
                 "crashed": [a.id for a in self.crashed()], "failures": self.failures}
@@ -402,10 +415,12 @@ def run_scenario(scenario: Scenario, run_dir: Path, *, clock: str = "lockstep",
     from .summary import format_summary, summarize
     launcher = Launcher(scenario, run_dir, clock=clock, time_scale=time_scale, max_speed=max_speed,
                         duration=duration, display=Display(quiet=quiet))
-    code = launcher.run()
+    launcher.run()
     summary = summarize(launcher.run_dir)
     (launcher.run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     print(format_summary(summary), flush=True)
+    code = launcher.judged(summary["verdict"]["verdict"])
+    launcher.display.say(verdict_line(summary["verdict"]), always=True)
     for agent in launcher.crashed():
         print(f"monerosim: agent {agent.id} {agent.detail} (log {agent.log_path})", file=sys.stderr)
     for failure in launcher.failures:

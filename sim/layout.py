@@ -1,5 +1,5 @@
 """Where a scenario's agents run: the network, the daemon placement, extra Monero process
-arguments and the wallet RPC login. `sim.scenario` merges these schemas into its own and calls
+arguments and the wallet RPC login. Their schema is in `sim.scenario_schema`; `sim.scenario` calls
 `load_layout` after the schema passed; every problem is a positioned `Problem`.
 
     network: {type: switch, latency: 1ms, bandwidth: 1 Gbit, packet_loss: 0}     # the default
@@ -26,16 +26,11 @@ from engine.errors import Problem, did_you_mean
 from engine.yamlload import Document
 
 __all__ = ["Bandwidth", "Region", "Network", "Daemons", "WalletLogin", "Layout", "load_layout",
-           "parse_bandwidth", "group_layout", "LAYOUT_PROPERTIES", "GROUP_LAYOUT_PROPERTIES", "PER_HOST", "SHARED",
+           "parse_bandwidth", "group_layout", "PER_HOST", "SHARED",
            "SWITCH", "GML", "REGIONS", "WIRING_OPTIONS"]
 
 PER_HOST, SHARED = "per-host", "shared"
 SWITCH, GML, REGIONS = "switch", "gml", "regions"
-_DURATION = {"type": ["string", "number"], "description": "250ms, 30s, 5m, 2h or seconds"}
-BANDWIDTH_PATTERN = r"^[0-9]+ ?(K|Ki|M|Mi|G|Gi|T|Ti)?bit$"
-_BANDWIDTH = {"type": "string", "pattern": BANDWIDTH_PATTERN,
-              "description": "an integer and a unit, e.g. 100 Mbit, 1 Gbit"}
-_LOSS = {"type": "number", "minimum": 0, "maximum": 1}
 _REGION_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _BITS = {"": 1, "K": 10 ** 3, "Ki": 2 ** 10, "M": 10 ** 6, "Mi": 2 ** 20, "G": 10 ** 9,
          "Gi": 2 ** 30, "T": 10 ** 12, "Ti": 2 ** 40}
@@ -49,62 +44,8 @@ WIRING_OPTIONS = frozenset({
 })
 
 
-def _when(kind: str, then: dict) -> dict:
-    return {"if": {"required": ["type"], "properties": {"type": {"const": kind}}}, "then": then}
-
-
-_REGION = {
-    "type": "object", "additionalProperties": False,
-    "properties": {"bandwidth": _BANDWIDTH, "bandwidth_down": _BANDWIDTH, "bandwidth_up": _BANDWIDTH},
-}
-NETWORK_SCHEMA = {
-    "type": "object",
-    "required": ["type"],
-    "properties": {"type": {"enum": [SWITCH, GML, REGIONS]}},
-    "allOf": [
-        _when(SWITCH, {"additionalProperties": False, "properties": {
-            "type": {}, "latency": _DURATION, "bandwidth": _BANDWIDTH, "packet_loss": _LOSS}}),
-        _when(GML, {"additionalProperties": False, "required": ["file"], "properties": {
-            "type": {}, "file": {"type": "string", "minLength": 1,
-                                 "description": "a GML graph, relative to the scenario"}}}),
-        _when(REGIONS, {"additionalProperties": False, "required": ["regions", "latency"], "properties": {
-            "type": {},
-            "regions": {"type": "object", "minProperties": 1, "additionalProperties": _REGION},
-            "latency": {"type": "object", "minProperties": 1, "additionalProperties": _DURATION},
-            "packet_loss": {"type": ["number", "object"], "minimum": 0, "maximum": 1,
-                            "additionalProperties": _LOSS}}}),
-    ],
-}
-LAYOUT_PROPERTIES = {
-    "network": NETWORK_SCHEMA,
-    "daemons": {"type": "object", "additionalProperties": False, "properties": {
-        "placement": {"enum": [PER_HOST, SHARED]},
-        "count": {"type": "integer", "minimum": 1},
-        "peers": {"type": "integer", "minimum": 1,
-                  "description": "exclusive P2P neighbours per daemon"}}},
-    "monerod_args": {"type": "array", "items": {"type": "string", "minLength": 1}},
-    "wallet_rpc_args": {"type": "array", "items": {"type": "string", "minLength": 1}},
-    "wallet_login": {"type": "object", "additionalProperties": False, "required": ["user", "password"],
-                     "properties": {"user": {"type": "string", "pattern": r"^[^:\s]+$",
-                                             "description": "no ':' or spaces"},
-                                    "password": {"type": "string", "minLength": 1}}},
-}
-_ONE_OR_MANY_REGIONS = {"type": ["string", "array"], "minItems": 1, "items": {"type": "string"}}
-GROUP_LAYOUT_PROPERTIES = {
-    "start": _DURATION,
-    "stagger": _DURATION,
-    "region": _ONE_OR_MANY_REGIONS,
-    "network_node": {"type": ["integer", "array"], "minimum": 0, "minItems": 1,
-                     "items": {"type": "integer", "minimum": 0}},
-    "host_bandwidth": {"type": ["string", "object"], "pattern": BANDWIDTH_PATTERN,
-                       "description": "an integer and a unit, e.g. 100 Mbit",
-                       "additionalProperties": False, "required": ["down", "up"],
-                       "properties": {"down": _BANDWIDTH, "up": _BANDWIDTH}},
-}
-
-
 def parse_bandwidth(text: str) -> int:
-    """Bits per second in `100 Mbit` (the scenario's BANDWIDTH_PATTERN)."""
+    """Bits per second in `100 Mbit` (the scenario schema's BANDWIDTH_PATTERN)."""
     match = re.fullmatch(r"([0-9]+) ?([KMGT]i?)?bit", text)
     if match is None:
         raise ValueError(f"bad bandwidth {text!r}")

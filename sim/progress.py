@@ -14,6 +14,7 @@ from typing import TextIO
 import ipc
 from rpc_client import DaemonClient, RpcError
 
+from .phases import current_phase, phase_ends
 from .summary import Tally, short_duration
 
 __all__ = ["Progress", "Display", "PLAIN_EVERY"]
@@ -25,8 +26,11 @@ HEIGHT_EVERY = 1.0      # seconds between height queries
 class Progress:
     """Incremental counts over the journals of one run directory."""
 
-    def __init__(self, run_dir: Path, daemon_url: str | None = None):
+    def __init__(self, run_dir: Path, daemon_url: str | None = None, *, wallets: int = 0,
+                 payer_roles: tuple[str, ...] = ()):
         self.journals = Path(run_dir) / "journals"
+        self.wallets = wallets              # agents with a wallet (for the phase)
+        self.payer_roles = payer_roles      # roles expected to pay (for the phase)
         self.readers: dict[Path, ipc.JournalReader] = {}
         self.tally = Tally()
         self.height: int | None = None
@@ -58,9 +62,17 @@ class Progress:
         t = self.tally
         height = self.height if self.height is not None else (t.height or "?")
         pools = " ".join(f"{p}:{n}" for p, n in sorted(t.pool_blocks.items())) or "-"
-        return (f"{short_duration(sim_elapsed)}/{short_duration(sim_total)} | height {height} | "
+        return (f"{short_duration(sim_elapsed)}/{short_duration(sim_total)} | {self.phase()} | "
+                f"height {height} | "
                 f"blocks {pools} | payments {len(t.sent)} sent, {len(t.seen)} seen, "
                 f"{len(t.confirmed)} confirmed | errors {t.errors} | agents {running}/{agents} up")
+
+    def phase(self) -> str:
+        """wallets, bootstrap, funding or steady (`sim.phases`), from what was journaled."""
+        agents = self.tally.agents
+        payers = [a for a, t in agents.items() if t.role in self.payer_roles]
+        controller = any(t.role == "controller" for t in agents.values())
+        return current_phase(phase_ends(self.tally, self.wallets, payers, controller))
 
     def close(self) -> None:
         if self._daemon is not None:

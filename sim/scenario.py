@@ -21,8 +21,8 @@ Times are seconds from the start of the run: agent i of a group starts at `start
 `stop: early` agents stop at `duration`, the rest at `duration + drain`.
 
 Loaded with the engine's strict YAML (duplicate keys, tags, YAML 1.1 surprises are errors) and
-checked against SCHEMA; every problem is a `Problem` (`file:line:col: path: message`), raised
-together as one `LoadError`.
+checked against SCHEMA (`sim.scenario_schema`, which documents every key); every problem is a
+`Problem` (`file:line:col: path: message`), raised together as one `LoadError`.
 """
 from __future__ import annotations
 
@@ -39,52 +39,12 @@ from engine.errors import LoadError, Problem, did_you_mean
 from engine.yamlload import Document, format_path, load_file
 
 from .draws import group_draws
-from .layout import (GML, GROUP_LAYOUT_PROPERTIES, LAYOUT_PROPERTIES, REGIONS, Bandwidth, Daemons,
-                     Network, WalletLogin, group_layout, load_layout)
+from .layout import GML, REGIONS, Bandwidth, Daemons, Network, WalletLogin, group_layout, load_layout
+from .scenario_schema import PATTERN_HINTS, SCHEMA, STOP_EARLY, STOP_LATE, schema_text
 
 __all__ = ["Scenario", "Group", "AgentSpec", "SCHEMA", "load_scenario", "encode_param",
            "schema_text", "STOP_EARLY", "STOP_LATE"]
 
-STOP_EARLY, STOP_LATE = "early", "late"
-_DURATION = {"type": ["string", "number"], "description": "250ms, 30s, 5m, 2h or seconds"}
-_ID = r"^[a-z0-9][a-z0-9.-]*$"
-_MODULE = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$"
-
-GROUP_SCHEMA = {
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["name", "tree"],
-    "properties": {
-        "name": {"type": "string", "pattern": _ID,
-                 "description": "lowercase a-z, 0-9, '-', '.'; agent ids are name or name-<i>"},
-        "tree": {"type": "string", "minLength": 1, "description": "tree file, relative to the scenario"},
-        "count": {"type": "integer", "minimum": 1, "maximum": 100_000},   # 10**7 took minutes and GBs
-        "wallet": {"type": "boolean"},
-        "params": {"type": "object"},
-        "stop": {"enum": [STOP_EARLY, STOP_LATE]},
-        "plugins": {"type": "array", "items": {"type": "string", "pattern": _MODULE}},
-        **GROUP_LAYOUT_PROPERTIES,
-    },
-}
-SCHEMA = {
-    "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "title": "Monerosim scenario",
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["version", "name", "duration", "groups"],
-    "properties": {
-        "version": {"const": 1},
-        "name": {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
-                 "description": "letters, digits, '.', '_', '-' (it names the run directory)"},
-        "description": {"type": "string"},
-        "seed": {"type": "integer", "minimum": 0},
-        "duration": _DURATION,
-        "drain": _DURATION,
-        "time_scale": {"type": "number", "exclusiveMinimum": 0},
-        "groups": {"type": "array", "minItems": 1, "items": GROUP_SCHEMA},
-        **LAYOUT_PROPERTIES,
-    },
-}
 _VALIDATOR = Draft202012Validator(SCHEMA)
 
 
@@ -184,6 +144,7 @@ class Scenario:
         params, per_agent numbers only at their smallest and largest draw. Raises LoadError."""
         problems: list[Problem] = []
         seen: set[str] = set()
+        loaded: list = []
         for group in self.groups:
             extremes = _extremes(group.draws)
             for index in range(group.count):
@@ -192,16 +153,24 @@ class Scenario:
                 key = json.dumps([str(group.tree), group.plugins, shown], sort_keys=True, default=str)
                 if key not in seen:
                     seen.add(key)
-                    problems += self._tree_problems(group, params)
+                    problems += self._tree_problems(group, params, loaded if index == 0 else None)
+        if not problems:     # the wiring between groups, once every tree loads
+            from .wiring import check_wiring
+            problems = check_wiring(self.doc, loaded)
         if problems:
             raise LoadError(problems)
 
-    def _tree_problems(self, group: Group, params: dict) -> list[Problem]:
+    def _tree_problems(self, group: Group, params: dict, loaded: list | None = None) -> list[Problem]:
+        """Problems loading `group`'s tree with `params`; the tree goes to `loaded` if given."""
         from behaviours.registry import RegistryError
         from engine.language import load_tree
+        from .wiring import Loaded
         gpath = ("groups", group.position)
         try:
-            load_tree(group.tree, params, catalogue=_catalogue(group.plugins))
+            catalogue = _catalogue(group.plugins)
+            tree = load_tree(group.tree, params, catalogue=catalogue)
+            if loaded is not None:
+                loaded.append(Loaded(group, params, tree, catalogue))
         except RegistryError as exc:
             return [self.doc.problem(gpath + ("plugins",), str(exc))]
         except LoadError as exc:
@@ -313,11 +282,6 @@ def load_scenario(path: str | Path, *, check_trees: bool = False) -> Scenario:
     return scenario
 
 
-def schema_text() -> str:
-    """docs/scenario.schema.json: the schema scenarios are checked against, for editors."""
-    return json.dumps(SCHEMA, indent=2, ensure_ascii=False) + "\n"
-
-
 _TYPE_WORDS = {"number": "a number", "integer": "a whole number", "string": "a string",
                "boolean": "true or false", "object": "a mapping", "array": "a list"}
 
@@ -358,8 +322,8 @@ def _problem(doc: Document, error) -> Problem:
         word = {"minimum": "at least", "exclusiveMinimum": "above", "maximum": "at most"}[v]
         message = f"must be {word} {arg}, got {_kind(inst)}"
     elif v == "pattern":
-        described = error.schema.get("description")
-        message = f"{_kind(inst)} is not allowed" + (f": use {described}" if described else f" ({arg})")
+        hint = PATTERN_HINTS.get(arg)
+        message = f"{_kind(inst)} is not allowed" + (f": use {hint}" if hint else f" ({arg})")
     elif v in ("minItems", "minLength", "minProperties"):
         message = "must not be empty"
     else:

@@ -24,9 +24,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 import ipc
-from behaviours.values import format_duration
 from sim.report.load import Journal, read_journals, read_json
+from sim.verdict import Expect, judge
 
 __all__ = ["Tally", "summarize", "build_summary", "format_summary", "load_run", "tally_journals",
            "short_duration"]
@@ -49,6 +51,10 @@ def _earliest(record: dict) -> tuple:
     return (not timed, t if timed else 0)
 
 
+_QUIET = ("agent_stopped", "leaf_failed", "rpc_failed")   # do not end a wait
+IN_FLIGHT = 300.0   # simulated s: a payment sent this close to its payee's end may not show
+
+
 @dataclass
 class AgentTally:
     role: str | None = None
@@ -62,6 +68,9 @@ class AgentTally:
     rpc_failed: int = 0
     codes: Counter = field(default_factory=Counter)
     last_error: str | None = None
+    waiting: dict | None = None      # its last `waiting` record, while nothing else followed
+    events: Counter = field(default_factory=Counter)   # event name -> records
+    last_t: float = 0.0              # time of its last record
 
 
 class Tally:
@@ -82,6 +91,9 @@ class Tally:
         self.funding_txids: set[str] = set()
         self.funded = 0
         self.height = 0
+        self.wallet_at: dict[str, float] = {}     # agent -> when its wallet was first open
+        self.funded_at: dict[str, float] = {}     # agent -> when it was first funded
+        self.first_signal: float | None = None
 
     def agent(self, agent_id: str) -> AgentTally:
         return self.agents.setdefault(agent_id, AgentTally())
@@ -96,6 +108,12 @@ class Tally:
         handler = getattr(self, f"_on_{event}", None) if isinstance(event, str) else None
         if handler is not None:
             handler(record, agent_id)
+        if event not in _QUIET:
+            self.agent(agent_id).waiting = record if event == "waiting" else None
+        if isinstance(event, str):
+            tally = self.agent(agent_id)
+            tally.events[event] += 1
+            tally.last_t = max(tally.last_t, _t(record))
         height = _int(record.get("height"))
         if height > self.height and event in ("block_mined", "bootstrap_mined", "signal_issued"):
             self.height = height
@@ -135,6 +153,8 @@ class Tally:
 
     def _on_signal_issued(self, r: dict, a: str) -> None:
         self.signals += 1
+        if self.first_signal is None:
+            self.first_signal = _t(r)
 
     def _on_block_late(self, r: dict, a: str) -> None:
         self.late += 1
@@ -161,6 +181,12 @@ class Tally:
 
     def _on_funded(self, r: dict, a: str) -> None:
         self.funded += 1
+        self.funded_at.setdefault(a, _t(r))
+
+    def _on_wallet_created(self, r: dict, a: str) -> None:
+        self.wallet_at.setdefault(a, _t(r))
+
+    _on_wallet_opened = _on_wallet_created
 
     def _on_payment_seen(self, r: dict, a: str) -> None:
         self.seen.setdefault((a, r.get("txid"), r.get("payment_id")), {**r, "agent": a})
@@ -231,16 +257,28 @@ class Tally:
         to_seen = [r["seen_t"] - r["t"] for r in seen]
         to_confirmed = [r["confirmed_t"] - r["t"] for r in seen if r["confirmed_t"] is not None]
         accounted = {(r["shop"], r["payment_id"]) for r in rows}
-        unknown = sum(1 for (shop, _t, pid), r in self.seen.items()
-                      if r.get("status") == "unknown" or (shop, pid) not in accounted)
+        unknown = sum(1 for (shop, txid, pid), r in self.seen.items()
+                      if (r.get("status") == "unknown" or (shop, pid) not in accounted)
+                      and txid not in self.funding_txids)     # a pool's funding has no order
         failure_codes = Counter(str(f.get("code", f.get("error"))) for f in self.failed)
+        by_agent = Counter(r["user"] for r in rows)
         return {"orders": self.orders, "sent": len(self.sent), "failed": len(self.failed),
+                "by_agent": dict(sorted(by_agent.items())),
                 "seen": len(seen), "confirmed": len(to_confirmed),
                 "matched": counts["matched"], "mismatched": counts["mismatched"],
                 "missing": counts["missing"], "unknown": unknown,
                 "seen_records": len(self.seen), "confirmed_records": len(self.confirmed),
                 "failure_codes": dict(sorted(failure_codes.items())),
+                "in_flight": self._in_flight(rows),
                 "latency": {"seen": _stats(to_seen), "confirmed": _stats(to_confirmed)}}
+
+    def _in_flight(self, rows: list[dict]) -> dict:
+        """Missing or unconfirmed payments sent less than IN_FLIGHT before their payee's last
+        record: the run ended (or the payee stopped) before it could see or confirm them."""
+        late = [r for r in rows if r["t"] > self.agent(r["shop"] or "?").last_t - IN_FLIGHT]
+        return {"missing": sum(1 for r in late if r["outcome"] == "missing"),
+                "unconfirmed": sum(1 for r in late
+                                   if r["seen_t"] is not None and r["confirmed_t"] is None)}
 
     def transactions(self) -> dict:
         payments = {p["txid"] for p in self.sent if isinstance(p.get("txid"), str)}
@@ -277,13 +315,25 @@ def load_run(run_dir: str | Path) -> tuple[Tally, dict | None]:
 
 
 def summarize(run_dir: str | Path) -> dict:
-    """The summary of the run in `run_dir` as a JSON-ready dict."""
+    """The summary of the run in `run_dir` as a JSON-ready dict, with its verdict."""
     tally, run = load_run(run_dir)
-    return build_summary(run_dir, tally, run)
+    return build_summary(run_dir, tally, run, expectations(run_dir))
 
 
-def build_summary(run_dir: str | Path, tally: Tally, run: dict | None) -> dict:
-    """The summary of an already loaded run (`summarize` without the reading)."""
+def expectations(run_dir: str | Path) -> Expect:
+    """The `expect:` of the run's copy of its scenario (defaults when it has none)."""
+    try:
+        data = yaml.safe_load((Path(run_dir) / "scenario.yaml").read_text(encoding="utf-8"))
+        return Expect.from_mapping(data.get("expect") if isinstance(data, dict) else None)
+    except (OSError, yaml.YAMLError, TypeError, ValueError, AttributeError):
+        return Expect()
+
+
+def build_summary(run_dir: str | Path, tally: Tally, run: dict | None,
+                  expect: Expect | None = None) -> dict:
+    """The summary of an already loaded run (`summarize` without the reading), judged against
+    `expect` (`sim.verdict`): `verdict` {verdict, reasons, expect}; `problems` lists the
+    reasons' texts."""
     launched = {a["id"]: a for a in (run or {}).get("agents", []) if isinstance(a, dict) and "id" in a}
     agents, problems = {}, []
     for agent_id in sorted(set(tally.agents) | set(launched)):
@@ -291,7 +341,7 @@ def build_summary(run_dir: str | Path, tally: Tally, run: dict | None) -> dict:
         row = {"role": t.role, "started": t.started, "stopped": t.stopped,
                "stop_reason": t.stop_reason, "leaf_failed": t.leaf_failed,
                "rpc_failed": t.rpc_failed, "error_codes": dict(sorted(t.codes.items())),
-               "last_error": t.last_error}
+               "last_error": t.last_error, "waiting": t.waiting}
         if agent_id in launched:
             row["exit_code"] = launched[agent_id].get("exit_code")
             row["outcome"] = launched[agent_id].get("outcome")
@@ -303,71 +353,34 @@ def build_summary(run_dir: str | Path, tally: Tally, run: dict | None) -> dict:
             problems.append(f"{agent_id}: never journaled agent_stopped")
         agents[agent_id] = row
     height = (run or {}).get("final_height") or tally.height
-    return {"run": {"dir": str(run_dir), "scenario": (run or {}).get("scenario"),
-                    "height": height, "duration": (run or {}).get("duration"),
-                    "drain": (run or {}).get("drain"),
-                    "time_scale": (run or {}).get("time_scale"),
-                    "clock": ((run or {}).get("clock") or {}).get("kind"),
-                    "status": (run or {}).get("status")},
-            "blocks": tally.blocks(), "transactions": tally.transactions(),
-            "payments": tally.payments(),
-            "errors": {"total": tally.errors,
-                       "agents": {a: {k: r[k] for k in ("leaf_failed", "rpc_failed", "error_codes",
-                                                         "last_error")}
-                                  for a, r in agents.items() if r["leaf_failed"] or r["rpc_failed"]}},
-            "agents": agents, "problems": problems}
+    run = run or {}
+    summary = {
+        "run": {"dir": str(run_dir), "scenario": run.get("scenario"), "height": height,
+                "duration": run.get("duration"), "drain": run.get("drain"),
+                "time_scale": run.get("time_scale"), "clock": (run.get("clock") or {}).get("kind"),
+                "status": run.get("status"), "interrupted_by": run.get("interrupted_by"),
+                "failures": list(run.get("failures") or [])},
+        "blocks": tally.blocks(), "transactions": tally.transactions(),
+        "payments": tally.payments(),
+        "errors": {"total": tally.errors,
+                   "agents": {a: {k: r[k] for k in ("leaf_failed", "rpc_failed", "error_codes",
+                                                     "last_error")}
+                              for a, r in agents.items() if r["leaf_failed"] or r["rpc_failed"]}},
+        "events": events_by_role(tally), "agents": agents, "agent_problems": problems}
+    summary["verdict"] = judge(summary, expect)
+    summary["problems"] = [r["text"] for r in summary["verdict"]["reasons"]]
+    return summary
 
 
-def short_duration(seconds: float) -> str:
-    """12.3456 -> '12.3s', 40.0 -> '40s', 0.25 -> '250ms', 250.7 -> '4m11s'."""
-    if seconds < 0:
-        return "-" + short_duration(-seconds)
-    if 0 < seconds < 1:
-        return f"{seconds * 1000:.0f}ms"
-    if seconds < 60:
-        return f"{seconds:.1f}".rstrip("0").rstrip(".") + "s"
-    return format_duration(round(seconds))
+def events_by_role(tally: Tally) -> dict[str, dict]:
+    """role -> {agents: n, events: {event: records}}, for every role and event journaled."""
+    out: dict[str, dict] = {}
+    for agent in tally.agents.values():
+        role = out.setdefault(agent.role or "unknown", {"agents": 0, "events": Counter()})
+        role["agents"] += 1
+        role["events"].update(agent.events)
+    return {r: {"agents": v["agents"], "events": dict(sorted(v["events"].items()))}
+            for r, v in sorted(out.items())}
 
 
-def _pct(x: float | None) -> str:
-    return "-" if x is None else f"{100 * x:.1f}%"
-
-
-def format_summary(s: dict) -> str:
-    """The summary as a few readable lines."""
-    run, blocks, pay, tx = s["run"], s["blocks"], s["payments"], s["transactions"]
-    scale = (f" at x{run['time_scale']:g}" if run.get("time_scale") else
-             f" on the {run['clock']} clock" if run.get("clock") else "")
-    drain = f" + {short_duration(run['drain'])} drain" if run.get("drain") else ""
-    took = f", {short_duration(run['duration'])}{drain} simulated{scale}" if run.get("duration") else ""
-    lines = [f"Run {run.get('scenario') or Path(run['dir']).name} ({run['dir']}): "
-             f"{len(s['agents'])} agents, height {run['height']}{took}"]
-    lines.append(f"Blocks: {blocks['total']} mined by pools on {blocks['signals']} signals "
-                 f"({blocks['late']} late), {blocks['bootstrap']} bootstrap")
-    if blocks["pools"]:
-        lines.append(f"  {'pool':<16} {'hashrate':>8} {'share':>7} {'blocks':>6} {'actual':>7} {'expected':>8}")
-        for pool, p in blocks["pools"].items():
-            rate = "-" if p["hashrate"] is None else f"{p['hashrate']:g}"
-            expected = "-" if p["expected"] is None else f"{p['expected']:.2f}"
-            lines.append(f"  {pool:<16} {rate:>8} {_pct(p['share']):>7} {p['blocks']:>6} "
-                         f"{_pct(p['actual_share']):>7} {expected:>8}")
-    lines.append(f"Transactions: {tx['sent']} sent ({tx['payments']} payments, {tx['funding']} funding)")
-    failed = f", {pay['failed']} failed" if pay["failed"] else ""
-    codes = ", ".join(f"{c} x{n}" for c, n in pay["failure_codes"].items())
-    lines.append(f"Payments: {pay['orders']} orders, {pay['sent']} sent{failed}"
-                 f"{f' ({codes})' if codes else ''}; {pay['seen']} seen, {pay['confirmed']} confirmed; "
-                 f"{pay['matched']} matched, {pay['mismatched']} mismatched, {pay['missing']} missing, "
-                 f"{pay['unknown']} unknown")
-    lat = [f"{what} median {short_duration(v['median'])}" for what, v in
-           (("to seen", pay["latency"]["seen"]), ("to confirmed", pay["latency"]["confirmed"])) if v]
-    if lat:
-        lines.append(f"  latency {', '.join(lat)}")
-    errors = s["errors"]
-    lines.append(f"Errors: {errors['total']}" + ("" if errors["agents"] else " (none)"))
-    for agent, e in errors["agents"].items():
-        codes = ", ".join(f"{c} x{n}" for c, n in e["error_codes"].items())
-        lines.append(f"  {agent:<16} leaf_failed {e['leaf_failed']}, rpc_failed {e['rpc_failed']}"
-                     f"{f' ({codes})' if codes else ''}; last: {e['last_error'] or '-'}")
-    for problem in s["problems"]:
-        lines.append(f"Problem: {problem}")
-    return "\n".join(lines)
+from sim.summary_text import format_summary, short_duration  # noqa: E402,F401 - kept importable here

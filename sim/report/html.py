@@ -30,6 +30,11 @@ th{background:#eef0f3}td.l,th.l{text-align:left}
 figure{background:#fff;border:1px solid #e2e4e8;border-radius:6px;margin:10px 0;padding:8px}
 figure img{max-width:100%}figcaption{color:#666;font-size:12px}
 .note{color:#666;font-size:12px}.warn{color:#c62828}code{font-size:12px}
+.verdict{border-radius:6px;padding:8px 14px;margin:10px 0 14px;border:1px solid}
+.verdict h2{border:0;margin:2px 0 4px}.verdict ul{margin:4px 0}
+.verdict.ok{background:#e8f5e9;border-color:#2e7d32;color:#1b5e20}
+.verdict.degraded{background:#fff8e1;border-color:#f9a825;color:#6d4c00}
+.verdict.failed{background:#ffebee;border-color:#c62828;color:#b71c1c}
 """
 
 
@@ -75,6 +80,9 @@ def _table(head: list[str], rows: list[list], left: int | set = 1) -> str:
     return "".join(out)
 
 
+FEW = 10    # a rate over fewer cases than this is never shown as good
+
+
 def headline(report: dict) -> list[tuple[str, str, str]]:
     """The headline numbers: (value, label, tone) with tone "", "good" or "bad"."""
     pay, tx, blocks = report["payments"], report["transactions"], report["blocks"]
@@ -87,8 +95,9 @@ def headline(report: dict) -> list[tuple[str, str, str]]:
         (str(blocks["total"]), f"blocks on signals (+{blocks['bootstrap']} bootstrap)", ""),
         (str(tx["sent"]), f"transactions sent ({tx['payments']} payments)", ""),
         (f"{tx['per_minute']['mean_sent']:.2f}", f"tx sent / minute over the run (peak {tx['per_minute']['peak_sent']})", ""),
+        _steady_card(report),
         (f"{pay['matched']}/{pay['sent']}", f"payments matched ({_pct(pay['matched'], pay['sent'])})",
-         "good" if pay["sent"] and pay["matched"] == pay["sent"] else ""),
+         "good" if pay["sent"] >= FEW and pay["matched"] == pay["sent"] else ""),
         (str(bad_pay), f"mismatched {pay['mismatched']} · missing {pay['missing']} · unknown {pay['unknown']}",
          "bad" if bad_pay else "good"),
         (_dur((lat["sent_to_seen"] or {}).get("median")), "median sent → seen", ""),
@@ -96,6 +105,35 @@ def headline(report: dict) -> list[tuple[str, str, str]]:
         (_dur((lat["sent_to_confirmed"] or {}).get("median")), "median sent → confirmed", ""),
         (str(report["errors"]["total"]), "agent errors (leaf / RPC failures)", "bad" if report["errors"]["total"] else "good"),
     ]
+
+
+def _steady_card(report: dict) -> tuple[str, str, str]:
+    st = report.get("steady") or {}
+    if st.get("per_minute") is None:
+        return ("-", "tx sent / minute in steady state (never reached)", "")
+    return (f"{st['per_minute']:.2f}", f"tx sent / minute in steady state ({st['minutes']} min "
+                                       f"from {_dur(st['from'])}, start-up excluded)", "")
+
+
+def _phases(report: dict) -> str:
+    """`Phases: wallets open at 0s · bootstrap done at 22s · funded at 8m30s`."""
+    phases = (report.get("steady") or {}).get("phases") or {}
+    said = {"wallets": "wallets open", "bootstrap": "bootstrap done", "funding": "everyone funded"}
+    parts = [f"{said[k]} {'at ' + _dur(v) if v is not None else 'never'}"
+             for k, v in phases.items() if k in said]
+    return f"<p class=note>Phases: {escape(' · '.join(parts))}; steady state after.</p>" if parts else ""
+
+
+def _verdict_section(report: dict) -> str:
+    """The verdict at the top: green ok, amber degraded, red failed, with every reason."""
+    verdict = report.get("verdict") or {"verdict": "ok", "reasons": []}
+    level = verdict["verdict"]
+    reasons = "".join(f"<li>{escape(r['level'])}: {escape(r['text'])}</li>"
+                      for r in verdict["reasons"])
+    said = (f"<ul>{reasons}</ul>" if reasons else
+            "<p>Every expectation met.</p>")
+    return (f'<section id=verdict class="verdict {escape(level)}">'
+            f"<h2>Verdict: {escape(level.upper())}</h2>{said}</section>")
 
 
 def _run_section(report: dict) -> str:
@@ -109,6 +147,7 @@ def _run_section(report: dict) -> str:
              f'<code>{escape(run["dir"])}</code></p>']
     if run["description"]:
         parts.append(f"<p>{escape(str(run['description']))}</p>")
+    parts.append(_phases(report))
     missing = [name for name, there in run["files"].items() if not there]
     if missing:
         parts.append(f"<p class=note>Not in this directory: {escape(', '.join(missing))} "
@@ -188,6 +227,16 @@ def _errors_section(report: dict) -> str:
             "<p class=note>Codes are RPC error codes, or the error's type when it had none.</p>")
 
 
+def _events_section(report: dict) -> str:
+    """One table per role: every event its agents journaled, known to the code or not."""
+    html = []
+    for role, row in (report.get("events") or {}).items():
+        rows = [[event, n] for event, n in row["events"].items()]
+        html.append(f"<h3>{escape(role)} ({row['agents']} agent{'s' if row['agents'] != 1 else ''})"
+                    f"</h3>" + _table(["event", "records"], rows, left={0}))
+    return "".join(html) or "<p class=note>No events.</p>"
+
+
 def _agents_section(report: dict) -> str:
     rows = [[a, r["role"] or "-", r["tree"] or "-", _num(r["ticks"]), r["status"] or "-",
              r["stop_reason"] or ("-" if r["stopped"] else "never stopped"), r["outcome"] or "-",
@@ -216,14 +265,14 @@ def render_html(report: dict, out: str | Path) -> str:
     out = Path(out)
     cards = "".join(f'<div class="card {tone}"><b>{escape(value)}</b><span>{escape(label)}</span></div>'
                     for value, label, tone in headline(report))
-    problems = "".join(f"<li>{escape(p)}</li>" for p in report["problems"])
-    body = [f"<h1>Monerosim report: {escape(str(report['run']['name']))}</h1>", _run_section(report),
+    body = [f"<h1>Monerosim report: {escape(str(report['run']['name']))}</h1>",
+            _verdict_section(report), _run_section(report),
             f"<div class=cards>{cards}</div>",
-            f"<h2>Problems</h2><ul class=warn>{problems}</ul>" if problems else "",
             "<h2>Blocks per pool</h2>", _blocks_section(report),
             "<h2>Payments per marketplace</h2>", _payments_section(report),
             "<h2>Latency per payment</h2>", _latency_section(report),
             "<h2>Errors</h2>", _errors_section(report),
+            "<h2>Events per role</h2>", _events_section(report),
             "<h2>Plots</h2>", _figures(report, out),
             "<h2>Agents</h2>", _agents_section(report)]
     return ("<!DOCTYPE html><html lang=en><head><meta charset=utf-8>"

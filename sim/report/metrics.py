@@ -19,9 +19,10 @@ import statistics
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from sim.summary import Tally, build_summary, tally_journals
+from sim.summary import Tally, build_summary, expectations, tally_journals
 
 from .load import RunFiles, number
+from .steady import steady
 
 __all__ = ["build_metrics", "origin_of", "latency_stats", "binomial_check", "SCHEMA"]
 
@@ -283,11 +284,13 @@ def build_metrics(files: RunFiles) -> dict:
     tally = tally_journals(files.journals, [r for r in files.registry if r.get("role") == "pool"])
     for journal in files.journals:     # an empty journal still names an agent (that never started)
         tally.agent(journal.agent)
-    summary = build_summary(files.dir, tally, files.run)
+    expect = expectations(files.dir)
+    summary = build_summary(files.dir, tally, files.run, expect)
     origin, end = origin_of(files)
     items = _payment_items(tally, block_times(files), origin)
     agents = _agents(files, summary, tally, items, origin)
     payments = {k: v for k, v in summary["payments"].items() if k != "latency"}
+    per_minute = _per_minute(files, items, origin, end)
     payments.update(unmatched=sum(1 for i in items if i["outcome"] == "unmatched"),
                     orders_open=_open_orders(files),
                     shops=_shops(tally, items),
@@ -301,6 +304,9 @@ def build_metrics(files: RunFiles) -> dict:
                          "corrupt_total": sum(j.corrupt for j in files.journals),
                          "torn": [j.agent for j in files.journals if j.torn]},
             "transactions": {**summary["transactions"], "latency": _latency(items),
-                             "per_minute": _per_minute(files, items, origin, end), "items": items},
+                             "per_minute": per_minute, "items": items},
+            "steady": steady(files, tally, expect, items, per_minute, origin, _latency),
             "payments": payments, "blocks": _blocks(files, summary, origin),
-            "errors": _errors(summary, tally), "agents": agents, "problems": summary["problems"]}
+            "errors": _errors(summary, tally), "events": summary["events"], "agents": agents,
+            "verdict": summary["verdict"],
+            "problems": summary["problems"]}

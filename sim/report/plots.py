@@ -28,13 +28,19 @@ MARKS = {
     "bootstrap_mined": ("*", "#17becf", "bootstrap blocks"),
     "signal_issued": ("|", "#7f7f7f", "mining signal"),
     "block_mined": ("s", "#1f77b4", "block mined"),
-    "peers_funded": ("D", "#9467bd", "users funded"),
+    "peers_funded": ("D", "#9467bd", "peers funded"),
     "funded": ("d", "#e377c2", "funds unlocked"),
     "payment_sent": ("^", "#2ca02c", "payment sent"),
     "payment_seen": ("o", "#ff7f0e", "payment seen"),
     "payment_confirmed": ("P", "#8c564b", "payment confirmed"),
     "error": ("x", "#d62728", "error"),
 }
+# Any other event (a new role's own, e.g. the guide's `saved`) gets one of these, by name.
+OTHER_MARKS = [("v", "#bcbd22"), ("<", "#393b79"), (">", "#637939"), ("h", "#8c6d31"),
+               ("p", "#843c39"), ("X", "#7b4173")]
+NOT_SHOWN = {"agent_started", "agent_stopped", "waiting", "wallet_created", "wallet_opened",
+             "address_published", "pool_registered", "order_placed", "rpc_failed", "leaf_failed",
+             "payment_failed", "block_late", "wait_timed_out"}
 
 
 def _pyplot(run_dir: Path):
@@ -183,14 +189,18 @@ def _rows(agents: dict) -> tuple[list[str], dict[str, int], dict[int, tuple[floa
 def activity(plt, report: dict, files: RunFiles, out: Path) -> dict:
     origin = report["run"]["origin"]
     labels, row, spans = _rows(report["agents"])
+    marks = dict(MARKS)
     points: dict[str, tuple[list, list]] = {k: ([], []) for k in MARKS}
     for journal in files.journals:
         for record in journal.records:
             t, event = number(record.get("t")), record.get("event")
             agent = record.get("agent") or journal.agent
-            if t is None or agent not in row:
+            if t is None or agent not in row or not isinstance(event, str):
                 continue
             key = "error" if event in ("rpc_failed", "leaf_failed", "payment_failed") else event
+            if key not in marks and key not in NOT_SHOWN and len(marks) < len(MARKS) + len(OTHER_MARKS):
+                marks[key] = (*OTHER_MARKS[len(marks) - len(MARKS)], key.replace("_", " "))
+                points[key] = ([], [])
             if key in points:
                 points[key][0].append((t - origin) / 60)
                 points[key][1].append(row[agent])
@@ -202,7 +212,7 @@ def activity(plt, report: dict, files: RunFiles, out: Path) -> dict:
             ax.hlines(n, start / 60, stop / 60, color="#dddddd", linewidth=5, zorder=1)
         for key, (xs, ys) in points.items():
             if xs:
-                marker, colour, label = MARKS[key]
+                marker, colour, label = marks[key]
                 ax.scatter(xs, ys, marker=marker, color=colour, s=22, label=f"{label} ({len(xs)})",
                            zorder=3, linewidths=1.2, rasterized=len(xs) > RASTER_POINTS)
         ax.set_yticks(range(len(labels)), labels)

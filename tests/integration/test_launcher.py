@@ -51,7 +51,7 @@ def test_tiny_run(tmp_path):
     out = tmp_path / "run"
     done = run("run", str(SCENARIOS / "tiny.yaml"), "--out", str(out), "--quiet")
     assert done.returncode == 0, done.stdout + done.stderr
-    assert done.stderr == ""
+    assert done.stderr == "verdict: OK\n"        # --quiet: only the verdict
     assert "Blocks:" in done.stdout and "Payments:" in done.stdout
     for sub in LAYOUT:
         assert (out / sub).exists(), sub
@@ -134,10 +134,10 @@ def test_tiny_run_on_the_scaled_clock(tmp_path):
 def test_a_crashing_agent_is_named(tmp_path):
     out = tmp_path / "run"
     done = run("run", str(SCENARIOS / "crash.yaml"), "--out", str(out), "--quiet")
-    assert done.returncode == 1, done.stdout + done.stderr
+    assert done.returncode == 3, done.stdout + done.stderr
     assert "monerosim: agent doomed crashed: exit code 1" in done.stderr
     record = json.loads((out / "run.json").read_text())
-    assert (record["status"], record["exit_code"], record["crashed"]) == ("failed", 1, ["doomed"])
+    assert (record["status"], record["exit_code"], record["crashed"]) == ("failed", 3, ["doomed"])
     outcomes = {a["id"]: (a["outcome"], a["exit_code"]) for a in record["agents"]}
     assert outcomes == {"steady": ("ok", 0), "doomed": ("crashed", 1)}
     steady = journals(out)["steady"]

@@ -63,7 +63,7 @@ def test_await_height_runs_until_the_blocks_are_mined(chain, agents):
 
     assert agent.run(leaf, max_ticks=3) == Status.RUNNING
     assert agent.clock.now() == START + 15            # three polls, 5 s apart
-    assert leaf.feedback_message == f"{count}/{count + 2} blocks"
+    assert leaf.feedback_message == f"waiting for {count + 2} blocks: {count}"
     chain.mine(1)
     assert agent.tick(leaf) == Status.RUNNING
     chain.mine(1)

@@ -116,10 +116,26 @@ def test_await_peers_waits_for_enough_of_a_role(shop, agents):
 
     assert agent.run(leaf, max_ticks=3) == Status.RUNNING
     assert agent.clock.now() == START + 9
-    assert leaf.feedback_message == "1/2 user"
+    assert leaf.feedback_message == "waiting for 2 agents of role user: 1"
     publish(agent.shared, "user-a", "user", address)
     assert agent.tick(leaf) == Status.SUCCESS
     assert [p["agent"] for p in agent.get("users")] == ["user-a", "user-b"]
+
+
+def test_await_peers_says_why_it_waits_and_gives_up_at_its_timeout(shop, agents):
+    _, address, _ = shop
+    agent = agents("ctl")
+    leaf = agent.ready(AwaitPeers(role="pool", count=2, poll=1.0, timeout=10.0,
+                                  report_every=4.0))
+    publish(agent.shared, "pool-a", "pool", address)
+
+    assert agent.run(leaf, max_ticks=30) == Status.FAILURE
+    assert agent.clock.now() == START + 10                       # the timeout, not a poll later
+    waiting = agent.events("waiting")
+    assert [(w["t"] - START, w["have"], w["waiting_for"]) for w in waiting] == [
+        (4.0, 1, "2 agents of role pool"), (8.0, 1, "2 agents of role pool")]
+    gave_up = agent.event("wait_timed_out")
+    assert (gave_up["t"] - START, gave_up["waited"], gave_up["have"]) == (10.0, 10.0, 1)
 
 
 @pytest.fixture

@@ -118,3 +118,53 @@ def test_page_and_plots(reported):
     html = (out / "report.html").read_text()
     assert not re.search(r"https?://", html)
     assert f"<b>{report['payments']['matched']}/{report['payments']['sent']}</b>" in html
+
+
+def test_the_clean_run_says_ok(reported):
+    run_dir, report, agents = reported
+    assert report["verdict"]["verdict"] == "ok", report["verdict"]
+    assert json.loads((run_dir / "run.json").read_text())["verdict"] == "ok"
+
+
+def test_a_degraded_report_shows_amber_at_the_top(reported, tmp_path):
+    """The same real run judged against a raised expectation (each user pays 1000 times):
+    every user paid, fewer times than expected, so degraded, not failed."""
+    import shutil
+
+    import yaml
+
+    from tests.integration.test_verdict_runs import rendered
+
+    run_dir, _, agents = reported
+    copy = tmp_path / "run"
+    shutil.copytree(run_dir, copy, ignore=shutil.ignore_patterns("report", "*.sock"))
+    scenario = yaml.safe_load((copy / "scenario.yaml").read_text())
+    scenario["expect"] = {"payments": {"user": 1000}}
+    (copy / "scenario.yaml").write_text(yaml.safe_dump(scenario))
+    done = monerosim("report", str(copy), timeout=300)
+    assert done.returncode == 0, done.stderr
+    report = json.loads((copy / "report" / "report.json").read_text())
+    assert report["verdict"]["verdict"] == "degraded", report["verdict"]
+    dom = rendered(Path(done.stdout.strip()), tmp_path / "profile")
+    main = dom[dom.index("<main>"):]
+    assert main.index('id="verdict"') < main.index("<h2>Blocks per pool</h2>")
+    assert 'class="verdict degraded"' in main and "Verdict: DEGRADED" in main
+    assert "degraded: 2 of 2 users paid fewer than 1000 times (user-0, user-1)" in main
+
+
+def test_steady_state_starts_when_every_user_is_funded(reported):
+    """Recomputed from the journals: funding ends with the last user's `funded`; the steady
+    figures count the payments sent in whole minutes from then to the end of `duration`."""
+    run_dir, report, agents = reported
+    origin = report["run"]["origin"]
+    steady = report["steady"]
+    funded = max(events(agents[u], "funded")[0]["t"] for u in ("user-0", "user-1")) - origin
+    phases = steady["phases"]
+    assert phases["wallets"] <= phases["bootstrap"] <= phases["funding"] == pytest.approx(funded)
+    assert steady["from"] == phases["funding"]
+    first = int(funded // 60) + 1
+    last = int(json.loads((run_dir / "run.json").read_text())["duration"] // 60)
+    sent = [r["t"] - origin for u in ("user-0", "user-1") for r in events(agents[u], "payment_sent")]
+    assert steady["payments"] == sum(1 for t in sent if first * 60 <= t < last * 60)
+    assert steady["minutes"] == last - first
+    assert steady["per_minute"] > report["transactions"]["per_minute"]["mean_sent"]

@@ -87,6 +87,8 @@ def test_small_run_exits_cleanly_and_every_agent_stopped(small):
     assert done.returncode == 0, done.stdout + done.stderr
     run = json.loads((run_dir / "run.json").read_text())
     assert run["status"] == "stopped" and not run["crashed"]
+    assert run["verdict"] == "ok", json.loads((run_dir / "summary.json").read_text())["verdict"]
+    assert done.stderr.strip().splitlines()[-1] == "verdict: OK"
     agents = journals(run_dir)
     assert len(agents) == 15
     for agent, records in agents.items():

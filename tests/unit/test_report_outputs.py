@@ -46,8 +46,8 @@ def test_report_json_is_the_metrics_plus_plots(written):
     assert report.pop("plots") == {p: {"png": f"{p}.png", "svg": f"{p}.svg"} for p in PLOTS}
     expected = json.loads(json.dumps(build_metrics(read_run(run))))
     assert report == expected
-    assert list(report) == ["schema", "run", "journals", "transactions", "payments", "blocks",
-                            "errors", "agents", "problems"]
+    assert list(report) == ["schema", "run", "journals", "transactions", "steady", "payments",
+                            "blocks", "errors", "events", "agents", "verdict", "problems"]
 
 
 @pytest.mark.parametrize("plot", list(PLOTS))
@@ -75,8 +75,9 @@ def test_html_shows_headline_numbers_and_tables(written):
     html = written[1].read_text()
     report = json.loads((written[0] / "report" / "report.json").read_text())
     cards = headline(report)
+    # steady state: users funded at 110 s, so minutes 2..6 (duration 7m): 3+2+1+0+0 tx / 5 min
     assert [value for value, _label, _tone in cards] == [
-        "8", "8m20s", "12", "6", "10", "1.11", "4/7", "5", "7.5s", "1m7s", "3m8s", "4"]
+        "8", "8m20s", "12", "6", "10", "1.11", "1.20", "4/7", "5", "7.5s", "1m7s", "3m8s", "4"]
     for value, label, _tone in cards:
         assert f"<b>{value}</b><span>{label}</span>" in html
     for text in ("Monerosim report: fixture", "z = -0.47, binomial p = 0.644: plausible by chance",

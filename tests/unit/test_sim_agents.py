@@ -167,7 +167,7 @@ def test_progress_tails_the_journals(tmp_path):
     progress.poll()
     assert progress.tally.pool_blocks == {"pool-0": 2}
     line = progress.line(90, 600, 2, 3)
-    assert line == ("1m30s/10m | height 5 | blocks pool-0:2 | payments 1 sent, 0 seen, 0 confirmed "
+    assert line == ("1m30s/10m | steady | height 5 | blocks pool-0:2 | payments 1 sent, 0 seen, 0 confirmed "
                     "| errors 1 | agents 2/3 up")
 
 

@@ -70,7 +70,23 @@ def test_errors_and_agents(summary):
     assert sorted(summary["agents"]) == ["controller", "pool-0", "pool-1", "shop-0", "shop-1",
                                          "user-0", "user-1"]
     assert summary["agents"]["shop-0"]["role"] == "marketplace"
-    assert summary["problems"] == ["user-1: never journaled agent_stopped"]
+    assert summary["agent_problems"] == ["user-1: never journaled agent_stopped"]
+
+
+def test_verdict_names_every_reason_worked_out_from_the_journals(summary):
+    verdict = summary["verdict"]
+    assert verdict["verdict"] == "failed"
+    # Every payment here was sent within 5 minutes of its shop's last record: p5 (missing) and
+    # the two seen but unconfirmed are in flight, not held against the run.
+    assert summary["payments"]["in_flight"] == {"missing": 1, "unconfirmed": 2}
+    assert [(r["level"], r["text"]) for r in verdict["reasons"]] == [
+        ("failed", "user-1: never journaled agent_stopped"),
+        ("failed", "2 of 5 payments seen with another amount than ordered"),     # p2, p4
+        ("degraded", "shops saw 3 payments that no order accounts for"),
+        ("degraded", "4 errors journaled (allowed 0): pool-1 2, user-1 2"),
+        ("degraded", "1 of 5 mining signals got no block in time")]
+    assert summary["problems"] == [r["text"] for r in verdict["reasons"]]
+    assert summary["payments"]["by_agent"] == {"user-0": 2, "user-1": 3}
 
 
 def test_format(summary):
@@ -81,7 +97,11 @@ def test_format(summary):
             "2 mismatched, 1 missing, 3 unknown") in text
     assert "latency to seen median 7.5s, to confirmed median 1m50s" in text
     assert "user-1           leaf_failed 0, rpc_failed 2 (-37 x2)" in text
-    assert text.splitlines()[-1] == "Problem: user-1: never journaled agent_stopped"
+    lines = text.splitlines()
+    assert lines[-6:-4] == ["Verdict: FAILED", "  failed: user-1: never journaled agent_stopped"]
+    assert "Events of user (2): funded 1, order_placed 2, payment_failed 1, payment_sent 5, " \
+           "rpc_failed 2" in lines
+    assert lines[-1] == "  degraded: 1 of 5 mining signals got no block in time"
 
 
 def test_run_json_adds_outcomes_and_height(tmp_path):
@@ -95,7 +115,7 @@ def test_run_json_adds_outcomes_and_height(tmp_path):
     s = summarize(run)
     assert s["run"]["height"] == 90 and s["run"]["scenario"] == "small"
     assert s["agents"]["user-1"]["exit_code"] == -9
-    assert s["problems"] == ["ghost: crashed: exit code 2", "ghost: never journaled agent_started",
+    assert s["agent_problems"] == ["ghost: crashed: exit code 2", "ghost: never journaled agent_started",
                              "user-1: crashed: killed by SIGKILL", "user-1: never journaled agent_stopped"]
     assert format_summary(s).startswith("Run small (")
 

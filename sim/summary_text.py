@@ -1,0 +1,70 @@
+"""The run summary as a few readable lines (`monerosim run`, `monerosim summary`)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from behaviours.values import format_duration
+
+__all__ = ["format_summary", "short_duration"]
+
+
+def short_duration(seconds: float) -> str:
+    """12.3456 -> '12.3s', 40.0 -> '40s', 0.25 -> '250ms', 250.7 -> '4m11s'."""
+    if seconds < 0:
+        return "-" + short_duration(-seconds)
+    if 0 < seconds < 1:
+        return f"{seconds * 1000:.0f}ms"
+    if seconds < 60:
+        return f"{seconds:.1f}".rstrip("0").rstrip(".") + "s"
+    return format_duration(round(seconds))
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{100 * x:.1f}%"
+
+
+def format_summary(s: dict) -> str:
+    """The summary as a few readable lines."""
+    run, blocks, pay, tx = s["run"], s["blocks"], s["payments"], s["transactions"]
+    scale = (f" at x{run['time_scale']:g}" if run.get("time_scale") else
+             f" on the {run['clock']} clock" if run.get("clock") else "")
+    drain = f" + {short_duration(run['drain'])} drain" if run.get("drain") else ""
+    took = f", {short_duration(run['duration'])}{drain} simulated{scale}" if run.get("duration") else ""
+    lines = [f"Run {run.get('scenario') or Path(run['dir']).name} ({run['dir']}): "
+             f"{len(s['agents'])} agents, height {run['height']}{took}"]
+    lines.append(f"Blocks: {blocks['total']} mined by pools on {blocks['signals']} signals "
+                 f"({blocks['late']} late), {blocks['bootstrap']} bootstrap")
+    if blocks["pools"]:
+        lines.append(f"  {'pool':<16} {'hashrate':>8} {'share':>7} {'blocks':>6} {'actual':>7} {'expected':>8}")
+        for pool, p in blocks["pools"].items():
+            rate = "-" if p["hashrate"] is None else f"{p['hashrate']:g}"
+            expected = "-" if p["expected"] is None else f"{p['expected']:.2f}"
+            lines.append(f"  {pool:<16} {rate:>8} {_pct(p['share']):>7} {p['blocks']:>6} "
+                         f"{_pct(p['actual_share']):>7} {expected:>8}")
+    lines.append(f"Transactions: {tx['sent']} sent ({tx['payments']} payments, {tx['funding']} funding)")
+    failed = f", {pay['failed']} failed" if pay["failed"] else ""
+    codes = ", ".join(f"{c} x{n}" for c, n in pay["failure_codes"].items())
+    lines.append(f"Payments: {pay['orders']} orders, {pay['sent']} sent{failed}"
+                 f"{f' ({codes})' if codes else ''}; {pay['seen']} seen, {pay['confirmed']} confirmed; "
+                 f"{pay['matched']} matched, {pay['mismatched']} mismatched, {pay['missing']} missing, "
+                 f"{pay['unknown']} unknown")
+    lat = [f"{what} median {short_duration(v['median'])}" for what, v in
+           (("to seen", pay["latency"]["seen"]), ("to confirmed", pay["latency"]["confirmed"])) if v]
+    if lat:
+        lines.append(f"  latency {', '.join(lat)}")
+    for role, row in s.get("events", {}).items():
+        counts = ", ".join(f"{e} {n}" for e, n in row["events"].items()
+                           if e not in ("agent_started", "agent_stopped"))
+        lines.append(f"Events of {role} ({row['agents']}): {counts or '-'}")
+    errors = s["errors"]
+    lines.append(f"Errors: {errors['total']}" + ("" if errors["agents"] else " (none)"))
+    for agent, e in errors["agents"].items():
+        codes = ", ".join(f"{c} x{n}" for c, n in e["error_codes"].items())
+        lines.append(f"  {agent:<16} leaf_failed {e['leaf_failed']}, rpc_failed {e['rpc_failed']}"
+                     f"{f' ({codes})' if codes else ''}; last: {e['last_error'] or '-'}")
+    verdict = s.get("verdict")
+    if verdict is not None:
+        lines.append(f"Verdict: {verdict['verdict'].upper()}" +
+                     ("" if verdict["reasons"] else " (every expectation met)"))
+        lines += [f"  {r['level']}: {r['text']}" for r in verdict["reasons"]]
+    return "\n".join(lines)
