@@ -1,7 +1,7 @@
 """Leaves that use the agent's own wallet: open it, read its address and balance."""
 from __future__ import annotations
 
-from rpc_client import RpcError, WalletOpenFailed, round_to_atomic
+from rpc_client import RpcError, WalletOpenFailed, from_atomic, round_to_atomic
 
 from .base import Leaf, Status, boolean, duration, key, number, string
 from .waiting import WAIT_PARAMS, WaitingLeaf
@@ -164,4 +164,4 @@ class AwaitFunds(_BalanceLeaf, WaitingLeaf):
                 self.record("funded", unlocked=unlocked, balance=balance["balance"])
             return Status.SUCCESS
         return self.still_waiting(f"{self.args.min_unlocked} XMR unlocked",
-                                  f"{unlocked} atomic units unlocked", self.args.poll)
+                                  f"{from_atomic(unlocked).normalize():f} XMR", self.args.poll)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from .errors import DaemonUnreachable, NoWalletOpen
+from .errors import DaemonUnreachable, JsonRpcError, NoWalletOpen
 from .session import RpcEndpoint
 
 # A transaction has at most 16 outputs, change included: 16 destinations plus change is
@@ -21,6 +21,12 @@ _ASK_AGAIN = frozenset({"refresh", "get_balance", "get_transfers", "get_payments
 RECONNECT_PAUSE = 0.1   # real seconds before asking again
 
 
+def _daemon_gone(exc: JsonRpcError) -> bool:
+    """-38 "no connection to daemon"; or code 0 with no message, which is how wallet-rpc
+    0.18.0.0's get_transfers reports the same (its log: "no connection to daemon")."""
+    return isinstance(exc, DaemonUnreachable) or (exc.code == 0 and not exc.message)
+
+
 def _destinations(destinations: Iterable[tuple[str, int]]) -> list[dict]:
     return [{"address": address, "amount": int(amount)} for address, amount in destinations]
 
@@ -31,7 +37,7 @@ class WalletClient(RpcEndpoint):
     With `reopen=True` the client remembers the wallet it last opened or created; when the
     wallet-rpc answers "no wallet open" (-13: it was restarted under us) it opens that wallet
     again, calls `on_reopen(filename)`, and repeats the call once. A read (or `refresh`)
-    answered -38 "no connection to daemon" is asked once more after RECONNECT_PAUSE.
+    answered "no connection to daemon" is asked once more after RECONNECT_PAUSE.
     """
 
     def __init__(self, url: str, *, reopen: bool = False, on_reopen=None, **kw):
@@ -43,8 +49,8 @@ class WalletClient(RpcEndpoint):
     def call(self, method: str, params: dict | None = None, **kw):
         try:
             return self._call_reopening(method, params, **kw)
-        except DaemonUnreachable:
-            if method not in _ASK_AGAIN:
+        except JsonRpcError as exc:
+            if method not in _ASK_AGAIN or not _daemon_gone(exc):
                 raise
             self.sleep(RECONNECT_PAUSE)
             return self._call_reopening(method, params, **kw)

@@ -174,6 +174,19 @@ def test_a_read_answered_no_connection_to_daemon_is_asked_once_more(server):
     assert len(server.requests) == 2        # once more, not forever
 
 
+def test_get_transfers_answered_code_0_without_a_message_is_asked_once_more(server):
+    """wallet-rpc 0.18.0.0's get_transfers says "no connection to daemon" only in its log."""
+    gone = (200, b'{"error": {"code": 0, "message": ""}}')
+    server.answers = [gone, (200, b'{"result": {"in": []}}')]
+    with WalletClient(server.url, sleep=lambda s: None) as wallet:
+        assert wallet.get_transfers(incoming=True)["in"] == []
+    server.answers, server.requests = [(200, b'{"error": {"code": 0, "message": "x"}}')], []
+    with WalletClient(server.url, sleep=lambda s: None) as wallet:
+        with pytest.raises(JsonRpcError):
+            wallet.get_transfers(incoming=True)
+    assert len(server.requests) == 1         # a code 0 that says something is not asked again
+
+
 def test_a_transfer_answered_no_connection_to_daemon_is_not_sent_again(server):
     server.answers = [NO_DAEMON]
     with WalletClient(server.url, sleep=lambda s: None) as wallet:
