@@ -25,10 +25,13 @@ class Chain:
     wallets: dict = field(default_factory=dict)
 
     def new_wallet(self, name: str) -> tuple[WalletClient, str]:
-        """A wallet-rpc of its own with a fresh wallet `name` open. Returns (client, address)."""
+        """A wallet-rpc of its own with a fresh wallet `name` open, its background refresh off
+        (as the agents have it: what a `refresh` finds must not depend on whether wallet-rpc's
+        own 20 s refresh ran first, e.g. on a loaded machine). Returns (client, address)."""
         proc = self.supervisor.start_wallet_rpc(name, self.daemon)
         client = proc.client()
         client.create_wallet(name)
+        client.auto_refresh(enable=False)
         self.wallets[name] = client
         return client, client.get_address()
 
