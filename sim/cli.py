@@ -27,7 +27,7 @@ def _demo(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from behaviours.values import DurationError, parse_duration
     from engine.errors import LoadError
-    from sim.launcher import default_run_dir, run_scenario
+    from sim.run import default_run_dir, run_scenario
     from sim.scenario import load_scenario
     try:
         scenario = load_scenario(args.scenario, check_trees=True)

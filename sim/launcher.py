@@ -28,10 +28,10 @@ from .progress import Display, Progress
 from .runclock import RunClock, make_run_clock
 from .scenario import STOP_EARLY, Scenario
 from .summary import expectations, short_duration
-from .verdict import EXIT_FAILED, FAILED, verdict_line
+from .verdict import EXIT_FAILED, FAILED
 from .walletstops import judge_wallet_stops
 
-__all__ = ["Launcher", "run_scenario", "default_run_dir", "RUN_DIRS", "AGENT_GRACE", "POLL"]
+__all__ = ["Launcher", "RUN_DIRS", "AGENT_GRACE", "POLL"]
 
 POLL = 0.5              # seconds between looks at the processes and journals
 BOOT_POLL = 0.05        # the same while a wallet-rpc is starting (time stands still meanwhile)
@@ -402,30 +402,3 @@ def _start_offset(spec) -> float:
 
 def _n(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
-
-
-def default_run_dir(scenario: Scenario) -> Path:
-    return Path("runs") / f"{scenario.name}-{time.strftime('%Y%m%d-%H%M%S')}"
-
-
-def run_scenario(scenario: Scenario, run_dir: Path, *, clock: str = "lockstep",
-                 time_scale: float | None = None, max_speed: float | None = None,
-                 duration: float | None = None, quiet: bool = False) -> int:
-    """Run, then print the summary (stdout), write summary.json and name crashed agents (stderr)."""
-    from .summary import format_summary, summarize
-    launcher = Launcher(scenario, run_dir, clock=clock, time_scale=time_scale, max_speed=max_speed,
-                        duration=duration, display=Display(quiet=quiet))
-    launcher.run()
-    summary = summarize(launcher.run_dir)
-    (launcher.run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-    print(format_summary(summary), flush=True)
-    code = launcher.judged(summary["verdict"]["verdict"])
-    launcher.display.say(verdict_line(summary["verdict"]), always=True)
-    for agent in launcher.crashed():
-        print(f"monerosim: agent {agent.id} {agent.detail} (log {agent.log_path})", file=sys.stderr)
-    for failure in launcher.failures:
-        print(f"monerosim: {failure}", file=sys.stderr)
-    if launcher.signal:
-        print(f"monerosim: interrupted by {signal.Signals(launcher.signal).name}; everything stopped",
-              file=sys.stderr)
-    return code

@@ -1,0 +1,43 @@
+"""`monerosim run`: launch a scenario (`sim.launcher`), then its summary, verdict and exit code."""
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import time
+from pathlib import Path
+
+from .launcher import Launcher
+from .progress import Display
+from .scenario import Scenario
+from .summary import format_summary, summarize
+from .verdict import verdict_line
+
+__all__ = ["default_run_dir", "run_scenario"]
+
+
+def default_run_dir(scenario: Scenario) -> Path:
+    return Path("runs") / f"{scenario.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def run_scenario(scenario: Scenario, run_dir: Path, *, clock: str = "lockstep",
+                 time_scale: float | None = None, max_speed: float | None = None,
+                 duration: float | None = None, quiet: bool = False) -> int:
+    """Run, then print the summary (stdout), write summary.json, name crashed agents and end
+    with the verdict (stderr). Returns the exit code the verdict gives."""
+    launcher = Launcher(scenario, run_dir, clock=clock, time_scale=time_scale, max_speed=max_speed,
+                        duration=duration, display=Display(quiet=quiet))
+    launcher.run()
+    summary = summarize(launcher.run_dir)
+    (launcher.run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    print(format_summary(summary), flush=True)
+    code = launcher.judged(summary["verdict"]["verdict"])
+    for agent in launcher.crashed():
+        print(f"monerosim: agent {agent.id} {agent.detail} (log {agent.log_path})", file=sys.stderr)
+    for failure in launcher.failures:
+        print(f"monerosim: {failure}", file=sys.stderr)
+    if launcher.signal:
+        print(f"monerosim: interrupted by {signal.Signals(launcher.signal).name}; everything stopped",
+              file=sys.stderr)
+    launcher.display.say(verdict_line(summary["verdict"]), always=True)
+    return code
