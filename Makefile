@@ -5,16 +5,18 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-SYSTEM_BINARIES := monerod monero-wallet-rpc dot openssl chromium
+SYSTEM_BINARIES := monerod monero-wallet-rpc dot openssl chromium cc
+# Preloaded into monerod and wallet-rpc under Shadow (docs/shadow.md): built with the machine's compiler.
+MONERO_SHADOW := build/monero_shadow.so
 
 .PHONY: run test bench docs schema deps system clean
 
 system:
 	@missing=0; for b in $(SYSTEM_BINARIES); do command -v $$b >/dev/null || missing=1; done; \
 	if [ $$missing = 1 ]; then \
-	  echo "installing monero, graphviz, openssl, chromium (apt-get)"; \
+	  echo "installing monero, graphviz, openssl, chromium, gcc (apt-get)"; \
 	  $(SUDO) apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq monero graphviz openssl chromium >/dev/null; \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq monero graphviz openssl chromium gcc libc6-dev >/dev/null; \
 	fi
 
 $(STAMP): setup.cfg pyproject.toml
@@ -23,7 +25,11 @@ $(STAMP): setup.cfg pyproject.toml
 	$(PY) -m pip install -q -e '.[test]'
 	touch $(STAMP)
 
-deps: system $(STAMP)
+$(MONERO_SHADOW): sim/shadow/monero_shadow.c | system
+	@mkdir -p $(@D)
+	cc -O2 -Wall -shared -fPIC -o $@ $<
+
+deps: system $(STAMP) $(MONERO_SHADOW)
 
 # The small scenario, then its report (report.html's path is the last line printed).
 run: deps

@@ -27,13 +27,15 @@ def _demo(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from behaviours.values import DurationError, parse_duration
     from engine.errors import LoadError
-    from sim.run import default_run_dir, run_scenario
+    from sim.run import run_scenario
     from sim.scenario import load_scenario
     try:
         scenario = load_scenario(args.scenario, check_trees=True)
     except LoadError as exc:
         print(str(exc), file=sys.stderr)
         return 2
+    if args.engine == "shadow" or args.shadow:
+        return _run_under_shadow(args, scenario)
     duration = None
     scale, max_speed = _positive(args, "time_scale"), _positive(args, "max_speed")
     if scale == -1 or max_speed == -1:
@@ -52,18 +54,46 @@ def _run(args: argparse.Namespace) -> int:
         if not duration > 0:
             print(f"monerosim: --duration {args.duration}: {problem}", file=sys.stderr)
             return 2
+    return _start(args, scenario, lambda run_dir: run_scenario(
+        scenario, run_dir, clock=clock, time_scale=scale, max_speed=max_speed, duration=duration,
+        quiet=args.quiet))
+
+
+def _run_under_shadow(args: argparse.Namespace, scenario) -> int:
+    from sim.shadow.run import run_under_shadow
+    if args.engine != "shadow":
+        print("monerosim: --shadow needs --engine shadow", file=sys.stderr)
+        return 2
+    local_only = [f"--{name.replace('_', '-')}" for name in ("clock", "time_scale", "max_speed", "duration")
+                  if getattr(args, name) is not None]
+    if local_only:
+        print(f"monerosim: {', '.join(local_only)}: local runs only (under Shadow the clock is Shadow's and "
+              "the run lasts the scenario's duration + drain)", file=sys.stderr)
+        return 2
+    return _start(args, scenario, lambda run_dir: run_under_shadow(scenario, run_dir, shadow=args.shadow,
+                                                                  quiet=args.quiet))
+
+
+def _start(args: argparse.Namespace, scenario, start) -> int:
+    """--check lists the agents; else `start(run_dir)` in --out or runs/<name>-<time>, which
+    must be empty (exit 2 otherwise)."""
+    from sim.run import default_run_dir
     if args.check:
-        for agent in scenario.agents():
-            wallet = "wallet" if agent.wallet else "no wallet"
-            print(f"{agent.id:<20} {agent.group:<14} {wallet:<9} stop {agent.stop:<5} "
-                  f"{agent.tree}  {' '.join(agent.param_args())}")
-        return 0
+        return _run_check(scenario)
     run_dir = Path(args.out) if args.out else default_run_dir(scenario)
     if run_dir.exists() and (not run_dir.is_dir() or any(run_dir.iterdir())):
         print(f"monerosim: {run_dir}: run directory is not empty", file=sys.stderr)
         return 2
-    return run_scenario(scenario, run_dir, clock=clock, time_scale=scale, max_speed=max_speed,
-                        duration=duration, quiet=args.quiet)
+    return start(run_dir)
+
+
+def _run_check(scenario) -> int:
+    """`--check`: the agents, one line each."""
+    for agent in scenario.agents():
+        wallet = "wallet" if agent.wallet else "no wallet"
+        print(f"{agent.id:<20} {agent.group:<14} {wallet:<9} stop {agent.stop:<5} "
+              f"{agent.tree}  {' '.join(agent.param_args())}")
+    return 0
 
 
 def _positive(args: argparse.Namespace, dest: str) -> float | None:
@@ -193,6 +223,10 @@ def main(argv: list[str] | None = None) -> int:
                                      "tree-runner per agent; then print the summary")
     run.add_argument("scenario", help="scenario YAML file")
     run.add_argument("--out", help="run directory (default runs/<name>-<time>; must be empty)")
+    run.add_argument("--engine", choices=("local", "shadow"), default="local",
+                     help="local (default): processes on this machine; shadow: generate the Shadow "
+                          "config into the run directory and run it under Shadow (docs/shadow.md)")
+    run.add_argument("--shadow", help="with --engine shadow: the shadow binary (default: shadow on PATH)")
     run.add_argument("--clock", choices=("lockstep", "scaled", "real"),
                      help="lockstep (default): simulated time moves only while every agent waits, so "
                           "results do not depend on the machine; scaled: wall time x --time-scale "

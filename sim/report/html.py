@@ -136,11 +136,22 @@ def _verdict_section(report: dict) -> str:
             f"<h2>Verdict: {escape(level.upper())}</h2>{said}</section>")
 
 
+_KINDS = {"local": "local run", "shadow": "run under Shadow", "journals": "journals only (shadow run by hand?)"}
+
+
+def _shadow_facts(shadow: dict | None) -> str | None:
+    if not shadow:
+        return None
+    wall, rss = shadow.get("wall_seconds"), shadow.get("peak_rss_bytes")
+    return ", ".join(f for f in (shadow.get("version"), f"{wall:.0f} s wall" if wall else None,
+                                f"peak memory {rss / 2**30:.1f} GiB" if rss else None) if f)
+
+
 def _run_section(report: dict) -> str:
     run, journals = report["run"], report["journals"]
-    facts = ["local run" if run["kind"] == "local" else "journals only (a Shadow run?)", f"seed {run['seed']}" if run["seed"] is not None else None,
+    facts = [_KINDS.get(run["kind"], run["kind"]), f"seed {run['seed']}" if run["seed"] is not None else None,
              f"time ×{run['time_scale']:g}" if run["time_scale"] else None,
-             f"{run['clock']} clock" if run.get("clock") else None,
+             f"{run['clock']} clock" if run.get("clock") else None, _shadow_facts(run.get("shadow")),
              f"status {run['status']}" if run["status"] else None,
              f"{journals['files']} journals, {journals['records']} records"]
     parts = [f'<p class=sub>{escape(" · ".join(f for f in facts if f))} — '

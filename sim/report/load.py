@@ -1,7 +1,9 @@
 """Reading a run directory: journals, registry, and the optional run.json / summary.json / scenario.yaml.
 
-Two kinds of directory are accepted: a local run (`monerosim run`) and a Shadow run's shared
-directory, which holds `journals/` and `shared/` but none of the launcher's files. Nothing here
+Three kinds of directory are accepted: a local run (`monerosim run`), a run under Shadow
+(`monerosim run --engine shadow`: its run.json says `engine: shadow`), and the data root of a
+config that `monerosim generate` wrote and `shadow` ran by hand, which holds `journals/` and
+`shared/` but none of the launcher's files. Nothing here
 interprets events; `sim.summary.Tally` and `sim.report.metrics` do.
 """
 from __future__ import annotations
@@ -45,13 +47,16 @@ class RunFiles:
     dir: Path
     journals: list[Journal]
     registry: list[dict] = field(default_factory=list)
-    run: dict | None = None          # run.json (local runs only)
-    summary: dict | None = None      # summary.json (local runs only)
-    scenario: dict | None = None     # scenario.yaml copied into the run (local runs only)
+    run: dict | None = None          # run.json (written by `monerosim run`)
+    summary: dict | None = None      # summary.json (written by `monerosim run`)
+    scenario: dict | None = None     # scenario.yaml copied into the run
 
     @property
     def kind(self) -> str:
-        return "local" if self.run is not None else "journals"
+        """local, shadow (`monerosim run --engine shadow`) or journals (nothing but the agents' files)."""
+        if self.run is None:
+            return "journals"
+        return "shadow" if self.run.get("engine") == "shadow" else "local"
 
 
 def read_journals(run_dir: str | Path) -> list[Journal]:

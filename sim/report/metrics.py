@@ -272,6 +272,8 @@ def _run(files: RunFiles, summary: dict, origin: float, end: float, agents: dict
             "duration": run.get("duration"), "drain": run.get("drain"),
             "time_scale": run.get("time_scale", scenario.get("time_scale")),
             "clock": (run.get("clock") or {}).get("kind"),
+            "shadow": {k: (run.get("shadow") or {}).get(k) for k in ("version", "wall_seconds", "peak_rss_bytes")}
+            if run.get("shadow") else None,
             "height": summary["run"]["height"], "origin": origin,
             "span": round(end - origin, 3), "agents": len(agents),
             "roles": dict(sorted(Counter(a["role"] or "?" for a in agents.values()).items())),

@@ -55,6 +55,7 @@ def test_run_and_journals(local):
     assert run == {"kind": "local", "name": "fixture",
                    "description": "Hand-made: 2 pools, 2 marketplaces, 3 users.", "seed": 5,
                    "status": "stopped", "duration": 450.0, "drain": 50.0, "time_scale": 10.0, "clock": None,
+                   "shadow": None,
                    "height": 12, "origin": 100.0, "span": 500.0, "agents": 8,
                    "roles": {"controller": 1, "marketplace": 2, "pool": 2, "user": 3},
                    "files": {"run.json": True, "summary.json": False, "scenario.yaml": True}}

@@ -28,7 +28,7 @@ GOLDEN = REPO / "tests" / "shadow" / "golden"
 UPDATE = os.environ.get("MONEROSIM_UPDATE_GOLDEN") == "1"
 OUT = Path("/sim/out")
 FIXED = {"python": "/opt/venv/bin/python", "monerod": "/usr/bin/monerod",
-         "wallet_rpc": "/usr/bin/monero-wallet-rpc", "repo": REPO}
+         "wallet_rpc": "/usr/bin/monero-wallet-rpc", "repo": REPO, "python_path": []}
 TEMPLATES = {"small": 15, "hundred": 106, "marketplaces": 225, "shadow-1000": 1000}
 
 
@@ -137,7 +137,8 @@ def test_the_agent_environment_is_exact(tmp_path):
         "MONEROSIM_DAEMON": f"http://{ip}:18081", "MONEROSIM_PARAMS": '{"hashrate":40}'}
     assert "MONEROSIM_WALLET" not in idler["environment"] and "MONEROSIM_PARAMS" not in idler["environment"]
     monerod, wallet = data["hosts"]["pool-1"]["processes"][:2]
-    assert dict(monerod["environment"]) == dict(wallet["environment"]) == {"HOME": "/sim/data"}
+    assert dict(monerod["environment"]) == dict(wallet["environment"]) == {
+        "HOME": "/sim/data", "LD_PRELOAD": str(REPO / "build" / "monero_shadow.so")}
     margs, wargs = monerod["args"].split(), wallet["args"].split()
     for flag, value in (("--rpc-bind-ip", ip), ("--p2p-bind-ip", ip), ("--data-dir", "/sim/data/daemons/pool-1")):
         assert margs[margs.index(flag) + 1] == value
@@ -165,6 +166,30 @@ def test_every_tree_runner_option_is_set_or_deliberately_left_out(tmp_path):
     assert wanted - set(env) == set(), "a new tree-runner option: set it in sim/shadow/generate.py or " \
                                        "add it to NOT_UNDER_SHADOW"
     assert env["MONEROSIM_PLUGINS"] == "tests.engine.plugin_leaves"
+
+
+def test_monero_runs_under_shadow_options(tmp_path):
+    """The preload works only with Shadow's libc preload off; the clock-read cost ends Monero's
+    start-up calibration (docs/shadow.md)."""
+    _, _, data = render(load_scenario(scenario_file(tmp_path, SMALL)))
+    assert dict(data["experimental"]) == {"use_preload_libc": False, "unblocked_vdso_latency": "1 us"}
+    assert data["general"]["model_unblocked_syscall_latency"] is True
+
+
+def test_importable_plugin_folders_reach_the_agents(tmp_path, monkeypatch):
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(["plugins", str(REPO), "", "/abs/x", "plugins"]))
+    scenario = load_scenario(scenario_file(tmp_path, SMALL))
+    text, _ = gen.render(scenario, gen.Paths(OUT, Path("/sim/data"), **{**FIXED, "python_path": gen._importable()}))
+    env = load_config_yaml(text)["hosts"]["pool-0"]["processes"][-1]["environment"]
+    assert env["PYTHONPATH"].split(os.pathsep) == [str(REPO), os.path.abspath("plugins"), "/abs/x"]
+
+
+def test_without_the_preload_library_nothing_is_generated(tmp_path):
+    scenario = load_scenario(scenario_file(tmp_path, SMALL))
+    with pytest.raises(gen.GenerateError, match="monero_shadow.so: missing.*make deps"):
+        gen.generate(scenario, gen.Paths(tmp_path / "out", tmp_path / "out", **{**FIXED,
+                                                                          "preload": tmp_path / "monero_shadow.so"}))
+    assert not (tmp_path / "out").exists()
 
 
 def test_ips_are_unique_and_the_daemons_form_a_connected_overlay():
