@@ -4,8 +4,11 @@ Times on every axis are simulated, relative to the report's origin (the first `a
 """
 from __future__ import annotations
 
+import atexit
 import math
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 from .load import RunFiles, number
@@ -43,10 +46,13 @@ NOT_SHOWN = {"agent_started", "agent_stopped", "waiting", "wallet_created", "wal
              "payment_failed", "block_late", "wait_timed_out"}
 
 
-def _pyplot(run_dir: Path):
-    # matplotlib's font cache goes in the run directory, not ~/.cache: a run writes only
-    # below its run directory.
-    os.environ.setdefault("MPLCONFIGDIR", str(run_dir / ".matplotlib"))
+def _pyplot():
+    # matplotlib's font cache goes in a temporary folder removed at exit, not in ~/.cache or
+    # the run directory (which may be read-only): a report writes only its own files.
+    if "MPLCONFIGDIR" not in os.environ:
+        cache = tempfile.mkdtemp(prefix="monerosim-matplotlib-")
+        atexit.register(shutil.rmtree, cache, ignore_errors=True)
+        os.environ["MPLCONFIGDIR"] = cache
     import matplotlib
     matplotlib.use("Agg")
     matplotlib.rcParams.update({"svg.hashsalt": "monerosim", "font.size": 9,
@@ -230,7 +236,7 @@ def write_plots(report: dict, files: RunFiles, out: str | Path) -> dict:
     """Write the four plots into `out`; return {plot: {"png": name, "svg": name}}."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    plt = _pyplot(files.dir)
+    plt = _pyplot()
     return {"latency_cdf": latency_cdf(plt, report, out),
             "payments_by_shop": payments_by_shop(plt, report, files, out),
             "blocks_per_pool": blocks_per_pool(plt, report, out),
