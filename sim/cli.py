@@ -34,7 +34,7 @@ def _run(args: argparse.Namespace) -> int:
     except LoadError as exc:
         print(str(exc), file=sys.stderr)
         return 2
-    if args.engine == "shadow" or args.shadow:
+    if args.engine == "shadow" or args.shadow or args.no_memory_check:
         return _run_under_shadow(args, scenario)
     duration = None
     scale, max_speed = _positive(args, "time_scale"), _positive(args, "max_speed")
@@ -62,7 +62,8 @@ def _run(args: argparse.Namespace) -> int:
 def _run_under_shadow(args: argparse.Namespace, scenario) -> int:
     from sim.shadow.run import run_under_shadow
     if args.engine != "shadow":
-        print("monerosim: --shadow needs --engine shadow", file=sys.stderr)
+        print(f"monerosim: {'--shadow' if args.shadow else '--no-memory-check'} needs --engine shadow",
+              file=sys.stderr)
         return 2
     local_only = [f"--{name.replace('_', '-')}" for name in ("clock", "time_scale", "max_speed", "duration")
                   if getattr(args, name) is not None]
@@ -70,8 +71,8 @@ def _run_under_shadow(args: argparse.Namespace, scenario) -> int:
         print(f"monerosim: {', '.join(local_only)}: local runs only (under Shadow the clock is Shadow's and "
               "the run lasts the scenario's duration + drain)", file=sys.stderr)
         return 2
-    return _start(args, scenario, lambda run_dir: run_under_shadow(scenario, run_dir, shadow=args.shadow,
-                                                                  quiet=args.quiet))
+    return _start(args, scenario, lambda run_dir: run_under_shadow(
+        scenario, run_dir, shadow=args.shadow, quiet=args.quiet, memory_check=not args.no_memory_check))
 
 
 def _start(args: argparse.Namespace, scenario, start) -> int:
@@ -227,6 +228,8 @@ def main(argv: list[str] | None = None) -> int:
                      help="local (default): processes on this machine; shadow: generate the Shadow "
                           "config into the run directory and run it under Shadow (docs/shadow.md)")
     run.add_argument("--shadow", help="with --engine shadow: the shadow binary (default: shadow on PATH)")
+    run.add_argument("--no-memory-check", action="store_true",
+                     help="with --engine shadow: start even when the run needs more memory than is available")
     run.add_argument("--clock", choices=("lockstep", "scaled", "real"),
                      help="lockstep (default): simulated time moves only while every agent waits, so "
                           "results do not depend on the machine; scaled: wall time x --time-scale "
