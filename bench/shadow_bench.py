@@ -58,3 +58,29 @@ def shadow_generate() -> list[Row]:
             if hosts >= 10_000:
                 rows.append(Row("check-shadow 10,000 hosts", checked, parse, "s", "≤ 20 s", checked <= 20))
     return rows
+
+
+def _outcome(run_dir: Path) -> tuple[int, str]:
+    """(payments sent, verdict) from a finished run's summary.json."""
+    import json
+    summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+    return summary["payments"]["sent"], summary["verdict"]["verdict"]
+
+
+@bench("shadow.small")
+def shadow_small() -> list[Row]:
+    """scenarios/small.yaml under Shadow next to the same scenario run locally (lockstep): wall
+    time and the peak of all Monero and agent processes' summed memory. Needs `shadow` on PATH."""
+    import shutil
+
+    from .run_bench import measure_run
+    if shutil.which("shadow") is None:
+        return [Row("shadow is not on PATH: nothing measured", 0, 0, "")]
+    small = str(REPO / "scenarios" / "small.yaml")
+    local_wall, local_code, local_kinds, local_dir = measure_run(small)
+    shadow_wall, shadow_code, shadow_kinds, shadow_dir = measure_run(small, ["--engine", "shadow"])
+    memory = [sum(k["peak_total_rss"] for k in kinds.values()) / 2**20 for kinds in (shadow_kinds, local_kinds)]
+    (shadow_paid, shadow_verdict), (local_paid, local_verdict) = _outcome(shadow_dir), _outcome(local_dir)
+    return [Row(f"wall time, Shadow (exit {shadow_code}) vs local (exit {local_code})", shadow_wall, local_wall, "s"),
+            Row("memory: monerod + wallet-rpc + tree-runner peaks summed, Shadow vs local", *memory, "MB"),
+            Row(f"payments sent, Shadow ({shadow_verdict}) vs local ({local_verdict})", shadow_paid, local_paid, "")]
