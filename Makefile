@@ -54,7 +54,7 @@ docs: deps
 	@$(VENV)/bin/monerosim schema --markdown -o docs/scenario.md && echo docs/scenario.md
 	@echo "docs/trees/{$$(echo $(ROLE_TREES) | tr ' ' ,)}.svg"
 
-# The editor schemas follow the leaf registry and sim/scenario_schema.py; a test checks they are current.
+# The editor schemas follow the leaf registry and sim/scenario/schema.py; a test checks they are current.
 schema: deps
 	$(VENV)/bin/tree-runner schema -o docs/tree.schema.json
 	$(VENV)/bin/monerosim schema -o docs/scenario.schema.json

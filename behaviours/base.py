@@ -19,8 +19,8 @@ import py_trees
 from py_trees.common import Access, Status
 
 from .context import AgentContext, MemoryJournal, MissingEndpoint
-from .params import anything, boolean, duration, integer, key, mapping, number, path_key, string
-from .values import BlackboardRef, Distribution, parse_duration
+from lang.params import anything, boolean, duration, integer, key, mapping, number, path_key, string
+from lang.values import BlackboardRef, Distribution, parse_duration
 
 __all__ = [
     "Leaf", "AgentContext", "Args", "MemoryJournal", "MissingEndpoint", "Status", "LOOKS_UP",

@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 import py_trees
 
-from .values import BlackboardRef
+from lang.values import BlackboardRef
 
 __all__ = ["AgentContext", "MemoryJournal", "MissingEndpoint"]
 

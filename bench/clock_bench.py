@@ -30,8 +30,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from sim.scenario import load_scenario
-from sim.summary import load_run
+from sim.scenario.load import load_scenario
+from sim.report.summary import load_run
 
 from . import Row, bench
 from .run_bench import ROOT, measure_run

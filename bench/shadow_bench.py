@@ -29,7 +29,7 @@ def _ten_thousand(directory: Path) -> Path:
 
 def _generate(scenario_path: Path, out: Path) -> tuple[float, float, float, int]:
     """(generate s, check-shadow s, libyaml parse s, hosts)."""
-    from sim.scenario import load_scenario
+    from sim.scenario.load import load_scenario
     from sim.shadow.check import check_config
     from sim.shadow.generate import Paths, generate
     start = time.perf_counter()

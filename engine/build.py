@@ -6,7 +6,7 @@ from typing import Any
 import py_trees
 from py_trees.behaviour import Behaviour
 
-from . import decorators
+from engine import decorators
 from .spec import Node
 from .schema import Catalogue
 

@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-from .errors import LoadError, UsageError
+from lang.errors import LoadError, UsageError
 
 __all__ = ["main", "ENV"]
 
@@ -186,7 +186,7 @@ def _catalogue(plugins: Sequence[str]):
 
 
 def _params(pairs: Sequence[str], env_json: str | None = None) -> dict[str, Any]:
-    from .yamlload import parse_value
+    from lang.yamlload import parse_value
     params: dict[str, Any] = {}
     if env_json:
         try:
@@ -238,7 +238,7 @@ def _scenario_problem(path: str):
     (the tree loader then reports whatever else is wrong with it)."""
     import shlex
 
-    from .yamlload import load_file
+    from lang.yamlload import load_file
     try:
         doc = load_file(path, path)
     except LoadError:
@@ -273,7 +273,7 @@ def _run(args: argparse.Namespace) -> int:
         ipc.validate_agent_id(agent_id)
     except ipc.InvalidAgentId as exc:
         raise UsageError(f"--agent: {exc}") from None
-    from behaviours.values import DurationError, parse_duration
+    from lang.values import DurationError, parse_duration
     plugins = list(args.plugin)
     env_plugins = os.environ.get(ENV["plugin"])
     if not plugins and env_plugins:

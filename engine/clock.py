@@ -3,7 +3,7 @@
 - RealClock: time.time() and time.sleep() — under Shadow these are the simulated clock.
 - ScaledClock: local runs compress time: `scale` simulated seconds pass per real second,
   counted from a shared `origin` so every agent of a run agrees on the time.
-- LockstepClock: local runs: one time keeper per run (`sim.timekeeper`) moves simulated time
+- LockstepClock: local runs: one time keeper per run (`sim.local.timekeeper`) moves simulated time
   only while every agent waits, as Shadow does; CPU work and RPC latency cost no time.
 - VirtualClock: tests; sleeping jumps the clock instead of waiting.
 

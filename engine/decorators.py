@@ -11,7 +11,7 @@ from py_trees.behaviour import Behaviour
 from py_trees.common import Status
 from py_trees.decorators import Decorator
 
-from behaviours.values import Distribution
+from lang.values import Distribution
 
 __all__ = ["Repeat", "Retry", "Timeout", "Once", "RateLimit", "Subtree"]
 

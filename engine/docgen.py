@@ -18,7 +18,7 @@ from typing import Any, Iterable, Sequence
 
 from behaviours.base import Leaf
 from behaviours.registry import BUILTIN_MODULES, BehaviourRegistry, default_registry
-from behaviours.values import BB_PATH_PATTERN
+from lang.values import BB_PATH_PATTERN
 
 from .schema import ENGINE_NODES, NodeType
 

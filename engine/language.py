@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from behaviours.values import parse_duration
+from lang.values import parse_duration
 
-from .errors import LoadError, Problem, did_you_mean
+from lang.errors import LoadError, Problem, did_you_mean
 from .paramvalues import PARAM_USE, ValueChecker, as_text, brief, example_for, has_param_use, kind_of
 from .schema import PARAM_NAME_PATTERN, TOP_LEVEL_KEYS, Catalogue, NodeType
 from .spec import Node, Tree, unwritten_keys
-from .yamlload import Document, format_path, load_file
+from lang.yamlload import Document, format_path, load_file
 
 __all__ = ["Node", "Tree", "load_tree", "default_catalogue"]
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from behaviours.values import (DISTRIBUTIONS, DistributionError, DurationError, make_distribution,
+from lang.values import (DISTRIBUTIONS, DistributionError, DurationError, make_distribution,
                                parse_duration, parse_ref)
 
-from .errors import did_you_mean
+from lang.errors import did_you_mean
 from .schema import Catalogue
 
 __all__ = ["ValueChecker", "kind_of", "brief", "as_text", "example_for", "has_param_use", "PARAM_USE"]

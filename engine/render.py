@@ -10,9 +10,9 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from behaviours.values import BlackboardRef, Distribution, format_duration
+from lang.values import BlackboardRef, Distribution, format_duration
 
-from .errors import UsageError
+from lang.errors import UsageError
 from .spec import Node, Tree
 from .schema import Catalogue
 

@@ -15,7 +15,7 @@ from typing import Any
 from py_trees.common import Status
 
 from behaviours.base import AgentContext
-from behaviours.values import Distribution, BlackboardRef
+from lang.values import Distribution, BlackboardRef
 
 from .build import build
 from .clock import Clock, ClockGone

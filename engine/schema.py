@@ -10,7 +10,7 @@ from typing import Any
 
 from behaviours.base import Leaf, boolean, duration, integer, string
 from behaviours.registry import BehaviourRegistry, default_registry
-from behaviours.values import BB_REF_PATTERN, DISTRIBUTIONS, DURATION_PATTERN
+from lang.values import BB_REF_PATTERN, DISTRIBUTIONS, DURATION_PATTERN
 
 __all__ = ["NodeType", "ENGINE_NODES", "Catalogue", "TOP_LEVEL_KEYS", "PARAM_NAME_PATTERN"]
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from behaviours.values import BlackboardRef, Distribution
+from lang.values import BlackboardRef, Distribution
 
-from .errors import Problem, did_you_mean
+from lang.errors import Problem, did_you_mean
 from .schema import Catalogue
 
 __all__ = ["Node", "Tree", "unwritten_keys"]

@@ -9,13 +9,13 @@ from pathlib import Path
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from sim.demo import run_demo
+    from sim.local.demo import run_demo
     run_dir = Path(args.out or f"runs/demo-{time.strftime('%Y%m%d-%H%M%S')}")
     if run_dir.exists() and any(run_dir.iterdir()):
         print(f"monerosim: {run_dir}: run directory is not empty", file=sys.stderr)
         return 2
     from rpc_client import RpcError
-    from sim.processes import ProcessError
+    from sim.monero import ProcessError
     try:
         return 0 if run_demo(run_dir)["ok"] else 1
     except (RpcError, ProcessError) as exc:
@@ -25,10 +25,10 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from behaviours.values import DurationError, parse_duration
-    from engine.errors import LoadError
-    from sim.run import run_scenario
-    from sim.scenario import load_scenario
+    from lang.values import DurationError, parse_duration
+    from lang.errors import LoadError
+    from sim.local.run import run_scenario
+    from sim.scenario.load import load_scenario
     try:
         scenario = load_scenario(args.scenario, check_trees=True)
     except LoadError as exc:
@@ -78,7 +78,7 @@ def _run_under_shadow(args: argparse.Namespace, scenario) -> int:
 def _start(args: argparse.Namespace, scenario, start) -> int:
     """--check lists the agents; else `start(run_dir)` in --out or runs/<name>-<time>, which
     must be empty (exit 2 otherwise)."""
-    from sim.run import default_run_dir
+    from sim.local.run import default_run_dir
     if args.check:
         return _run_check(scenario)
     run_dir = Path(args.out) if args.out else default_run_dir(scenario)
@@ -113,7 +113,7 @@ def _positive(args: argparse.Namespace, dest: str) -> float | None:
 
 
 def _summary(args: argparse.Namespace) -> int:
-    from sim.summary import format_summary, summarize
+    from sim.report.summary import format_summary, summarize
     run_dir = Path(args.run)
     if not (run_dir / "journals").is_dir():
         print(f"monerosim: {run_dir}: not a run directory (no journals/)", file=sys.stderr)
@@ -139,7 +139,7 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from sim.export import ExportError, export
+    from sim.report.export import ExportError, export
     from sim.report.load import NotARunDirectory
     try:
         written = export(args.run, args.out)
@@ -152,8 +152,8 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from engine.errors import LoadError
-    from sim.scenario import load_scenario
+    from lang.errors import LoadError
+    from sim.scenario.load import load_scenario
     from sim.shadow.generate import GenerateError, Paths, generate
     try:
         scenario = load_scenario(args.scenario, check_trees=not args.no_check_trees)
@@ -190,8 +190,8 @@ def _check_shadow(args: argparse.Namespace) -> int:
 
 
 def _schema(args: argparse.Namespace) -> int:
-    from sim.scenario_docs import render_markdown
-    from sim.scenario_schema import schema_text
+    from sim.scenario.docs import render_markdown
+    from sim.scenario.schema import schema_text
     text = render_markdown() if args.markdown else schema_text()
     if not args.output:
         sys.stdout.write(text)

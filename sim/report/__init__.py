@@ -1,7 +1,7 @@
 """`monerosim report RUN`: report.json, four plots (PNG + SVG) and one self-contained report.html.
 
 load.py reads a run directory, metrics.py computes report.json, plots.py and html.py draw it.
-Imports stay lazy here: `sim.summary` imports `sim.report.load`, and only the report needs
+Imports stay lazy here: `sim.report.summary` imports `sim.report.load`, and only the report needs
 matplotlib.
 """
 from __future__ import annotations
@@ -17,10 +17,10 @@ def build_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
 
     Raises sim.report.load.NotARunDirectory for a missing directory or one without journals/.
     """
-    from .html import render_html
-    from .load import read_run
-    from .metrics import build_metrics
-    from .plots import write_plots
+    from sim.report.html import render_html
+    from sim.report.load import read_run
+    from sim.report.metrics import build_metrics
+    from sim.report.plots import write_plots
 
     files = read_run(run_dir)
     out = Path(out) if out is not None else files.dir / "report"

@@ -6,9 +6,9 @@ from decimal import Decimal
 from html import escape
 from pathlib import Path
 
-from sim.summary import short_duration
+from sim.report.summary import short_duration
 
-from .plots import PLOTS
+from sim.report.plots import PLOTS
 
 __all__ = ["render_html", "headline"]
 

@@ -4,7 +4,7 @@ Three kinds of directory are accepted: a local run (`monerosim run`), a run unde
 (`monerosim run --engine shadow`: its run.json says `engine: shadow`), and the data root of a
 config that `monerosim generate` wrote and `shadow` ran by hand, which holds `journals/` and
 `shared/` but none of the launcher's files. Nothing here
-interprets events; `sim.summary.Tally` and `sim.report.metrics` do.
+interprets events; `sim.report.summary.Tally` and `sim.report.metrics` do.
 """
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The numbers of report.json, computed from a run directory read by `sim.report.load`.
 
-Counting is `sim.summary.Tally`'s (the same as the summary and the progress line); this module
+Counting is `sim.report.summary.Tally`'s (the same as the summary and the progress line); this module
 adds what needs times. Times in the result are simulated seconds since the origin, the first
 `agent_started` (Shadow's clock starts at 2000-01-01, so absolute times mean nothing).
 
@@ -19,10 +19,10 @@ import statistics
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from sim.summary import Tally, build_summary, expectations, tally_journals
+from sim.report.summary import Tally, build_summary, expectations, tally_journals
 
-from .load import RunFiles, number
-from .steady import steady
+from sim.report.load import RunFiles, number
+from sim.report.steady import steady
 
 __all__ = ["build_metrics", "origin_of", "latency_stats", "binomial_check", "SCHEMA"]
 

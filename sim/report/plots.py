@@ -11,7 +11,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from .load import RunFiles, number
+from sim.report.load import RunFiles, number
 
 __all__ = ["write_plots", "PLOTS"]
 

@@ -1,4 +1,4 @@
-"""Steady-state figures: the run after its start-up phases (`sim.phases`), beside the whole run.
+"""Steady-state figures: the run after its start-up phases (`sim.report.phases`), beside the whole run.
 
 Start-up (wallets opening, the bootstrap, funding) is idle for payments, so whole-run rates
 understate what the network does once it runs. `steady` gives the phase ends and, from the
@@ -7,7 +7,7 @@ payments sent, tx per minute, latencies.
 """
 from __future__ import annotations
 
-from sim.phases import phase_ends
+from sim.report.phases import phase_ends
 
 __all__ = ["steady"]
 

@@ -14,13 +14,13 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.errors import Problem, did_you_mean
+from lang.errors import Problem, did_you_mean
 
-from .configyaml import YamlError, YList, YMap, load_config_yaml
-from .gml import Edge, Graph, Node, graph_problems, parse_gml
-from .rules import (BITS, BOOL, BYTES, SCALAR_OK, STRING, STRING_NULL, TIME, TIME_NULL, U32, WORDS,
+from sim.shadow.configyaml import YamlError, YList, YMap, load_config_yaml
+from sim.scenario.gml import Edge, Graph, Node, graph_problems, parse_gml
+from sim.shadow.rules import (BITS, BOOL, BYTES, SCALAR_OK, STRING, STRING_NULL, TIME, TIME_NULL, U32, WORDS,
                     EXPERIMENTAL, GENERAL, HOST_KEYS, HOST_OPTIONS, I32, PROCESS_KEYS, RULES, SIGNALS, is_int)
-from .units import UnitError, parse_bits, parse_bytes, parse_time_ns
+from sim.scenario.units import UnitError, parse_bits, parse_bytes, parse_time_ns
 
 __all__ = ["check_config", "check_text", "RULES", "Summary"]
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 
-from .configyaml import scalar
+from sim.shadow.configyaml import scalar
 
 __all__ = ["quote", "key"]
 

@@ -12,7 +12,7 @@ import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from sim.agents import CRASHED, KILLED
+from sim.report.outcomes import CRASHED, KILLED
 
 __all__ = ["ProcessEnd", "process_ends"]
 
@@ -42,7 +42,7 @@ class ProcessEnd:
 
     @property
     def outcome(self) -> str:
-        """The local launcher's words (`sim.agents`): killed (still running at Shadow's stop time
+        """The local launcher's words (`sim.local.agents`): killed (still running at Shadow's stop time
         although it should have exited), crashed (exited otherwise than expected, or died by
         a signal); "ended" for a daemon that exited although it should have kept running."""
         if self.actual == "running":

@@ -18,17 +18,17 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine.errors import Problem
-from sim.agents import REPO_ROOT
-from sim.layout import GML, PER_HOST, SHARED
-from sim.scenario import STOP_EARLY, AgentSpec, Scenario
+from lang.errors import Problem
+from sim import REPO_ROOT
+from sim.scenario.layout import GML, PER_HOST, SHARED
+from sim.scenario.load import STOP_EARLY, AgentSpec, Scenario
 
-from .check import check_text
-from .commands import MONEROD_RPC, WALLET_RPC_PORT, Tls, merge_options, monerod_args, wallet_rpc_args
-from .emit import key, quote
-from .gml import graph_problems, parse_gml
-from .topology import Host, Topology, build_topology, daemon_names
-from .units import format_bits, format_time
+from sim.shadow.check import check_text
+from sim.monero.commands import MONEROD_RPC, WALLET_RPC_PORT, Tls, merge_options, monerod_args, wallet_rpc_args
+from sim.shadow.emit import key, quote
+from sim.scenario.gml import graph_problems, parse_gml
+from sim.shadow.topology import Host, Topology, build_topology, daemon_names
+from sim.scenario.units import format_bits, format_time
 
 __all__ = ["Paths", "Generated", "generate", "render", "START_GAP", "STOP_MARGIN", "GenerateError"]
 
@@ -256,7 +256,8 @@ def generate(scenario: Scenario, paths: Paths, *, force: bool = False) -> Genera
 def _prepare_data_root(scenario: Scenario, paths: Paths) -> None:
     """The folders agents write to. monerod and wallet-rpc create their own data, wallet and ringdb
     folders (measured), so those are not made here: 30,000 mkdirs cost seconds on some disks."""
-    from sim.processes import ProcessError, ensure_tls
+    from sim.monero import ProcessError
+    from sim.monero.tls import ensure_tls
     root = paths.data_root
     for sub in ("shared/registry", "shared/signals", "journals", "state", "daemons", "wallets", "ringdb"):
         (root / sub).mkdir(parents=True, exist_ok=True)

@@ -21,14 +21,14 @@ from pathlib import Path
 
 import psutil
 
-from sim.layout import PER_HOST, SHARED
-from sim.progress import Display, Progress
-from sim.scenario import Scenario
-from sim.summary import expectations, format_summary, summarize
-from sim.verdict import EXIT_FAILED, FAILED, verdict_line
+from sim.scenario.layout import PER_HOST, SHARED
+from sim.report.progress import Display, Progress
+from sim.scenario.load import Scenario
+from sim.report.summary import expectations, format_summary, summarize
+from sim.report.verdict import EXIT_FAILED, FAILED, verdict_line
 
-from .ends import ProcessEnd, process_ends
-from .generate import GenerateError, Paths, generate
+from sim.shadow.ends import ProcessEnd, process_ends
+from sim.shadow.generate import GenerateError, Paths, generate
 
 __all__ = ["run_under_shadow", "find_shadow", "SHADOW_EPOCH"]
 

@@ -14,12 +14,12 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-from sim.layout import GML, PER_HOST, REGIONS, Bandwidth
-from sim.scenario import AgentSpec, Scenario
+from sim.scenario.layout import GML, PER_HOST, REGIONS, Bandwidth
+from sim.scenario.load import AgentSpec, Scenario
 
-from .commands import MONEROD_P2P
-from .gml import write_gml
-from .units import format_bits, format_time
+from sim.monero.commands import MONEROD_P2P
+from sim.scenario.gml import write_gml
+from sim.scenario.units import format_bits, format_time
 
 __all__ = ["Host", "Topology", "build_topology", "ip_addresses", "peer_overlay", "daemon_names"]
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from rpc_client import DaemonClient, WalletClient
-from sim.processes import DaemonProcess, Supervisor
+from sim.local.processes import DaemonProcess, Supervisor
 
 # Coinbase unlocks after 60 blocks; ring size 16 needs 16 unlocked outputs (MONERO_NOTES).
 BOOTSTRAP_BLOCKS = 80

@@ -3,11 +3,11 @@
 `World` owns one run directory laid out as the launcher lays it out (shared/, journals/,
 state/, wallets/, ringdb/, daemons/, logs/), one monerod, a monero-wallet-rpc per agent with a
 wallet, and one tree-runner per agent, each started with the launcher's own command line
-(`sim.agents.agent_argv`). Unlike the launcher it lets a test kill and restart any of them:
+(`sim.local.agents.agent_argv`). Unlike the launcher it lets a test kill and restart any of them:
 the daemon and the wallet-rpcs on the same ports (`Supervisor` reuses them), an agent with the
 very same argv. Nothing here sleeps without a bound.
 
-Time is the launcher's lockstep clock: one `sim.timekeeper.TimeKeeper` per world (socket
+Time is the launcher's lockstep clock: one `sim.local.timekeeper.TimeKeeper` per world (socket
 `clock.sock` in the run directory), every agent a client (`--lockstep`). Simulated time moves
 only while every connected agent waits, then jumps to the earliest wake. The World has no
 schedule of its own: the keeper's launcher participant waits for the end of time, so only the
@@ -27,10 +27,11 @@ from pathlib import Path
 from typing import Any, Callable
 
 import ipc
-from sim.agents import REPO_ROOT, agent_argv, agent_env
-from sim.processes import LOOPBACK, Supervisor, _die_with_parent, free_port
-from sim.scenario import AgentSpec
-from sim.timekeeper import TimeKeeper
+from sim import REPO_ROOT
+from sim.local.agents import agent_argv, agent_env
+from sim.local.processes import LOOPBACK, Supervisor, _die_with_parent, free_port
+from sim.scenario.load import AgentSpec
+from sim.local.timekeeper import TimeKeeper
 
 TREES = REPO_ROOT / "trees"
 DAEMON = "node"

@@ -52,7 +52,7 @@ def test_unknown_method_is_method_not_found(chain):
 
 
 def test_dead_daemon_is_connection_failed_after_bounded_retries(chain):
-    from sim.processes import free_port
+    from sim.local.processes import free_port
     sleeps = []
     client = DaemonClient(f"http://127.0.0.1:{free_port()}", retries=3, backoff=0.01,
                           sleep=sleeps.append)

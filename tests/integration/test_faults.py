@@ -39,7 +39,7 @@ import pytest
 from tests.proc import command_lines
 
 import ipc
-from sim.summary import summarize
+from sim.report.summary import summarize
 
 from tests.integration.faultkit import World, processes_alive, scan_journal, spec
 

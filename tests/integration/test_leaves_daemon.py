@@ -3,7 +3,7 @@ import pytest
 from py_trees.common import Status
 
 from behaviours.daemon import AwaitHeight, WaitForDaemon
-from sim.processes import free_port
+from sim.local.processes import free_port
 from tests.integration.leafkit import START, agents, bare_wallet_rpc  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.integration

@@ -10,7 +10,7 @@ import ipc
 from behaviours.payments import FundPeers, RecoverOrders, SendTx
 from behaviours.peers import AwaitPeers, PickPeer, PublishAddress, RegisterPool, weighted_pick
 from behaviours.shop import RecordPayment
-from behaviours.values import BlackboardRef
+from lang.values import BlackboardRef
 from engine.runner import make_rng
 from rpc_client import MAX_DESTINATIONS, to_atomic
 from tests.integration.leafkit import (SEED, START, agents, bare_wallet_rpc,  # noqa: F401

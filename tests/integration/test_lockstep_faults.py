@@ -31,7 +31,7 @@ from pathlib import Path
 import pytest
 
 import ipc
-from sim.scenario import AgentSpec
+from sim.scenario.load import AgentSpec
 
 from tests.integration.faultkit import World, processes_alive, scan_journal
 from tests.proc import command_lines

@@ -1,7 +1,7 @@
 """`monerosim report` on a real run: tests/report_fixtures/tiny-real.yaml (≈1 minute).
 
 Every number checked here is recomputed straight from the journals, independently of
-sim.summary / sim.report.
+sim.report.summary / sim.report.
 """
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ from rpc_client import (AuthError, DaemonUnreachable, MethodNotFound, NoWalletOp
                         NotEnoughMoney, NotEnoughOutputs, NotEnoughUnlockedMoney,
                         TooManyDestinations, WalletClient, WalletExists, WalletOpenFailed,
                         WrongAddress, ZeroAmount, to_atomic)
-from sim.processes import free_port
+from sim.local.processes import free_port
 
 pytestmark = pytest.mark.integration
 

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from sim.processes import ProcessError, Supervisor
+from sim.local.processes import ProcessError, Supervisor
 
 pytestmark = pytest.mark.integration
 
@@ -60,7 +60,7 @@ def test_processes_die_with_a_killed_parent(tmp_path):
     """A test run that is SIGKILLed cannot clean up; the kernel stops its Monero processes."""
     script = textwrap.dedent(f"""
         import sys, time
-        from sim.processes import Supervisor
+        from sim.local.processes import Supervisor
         sup = Supervisor({str(tmp_path)!r})
         d = sup.start_daemon()
         w = sup.start_wallet_rpc("w", d)

@@ -6,7 +6,7 @@ from py_trees.common import Status
 
 from behaviours.base import AgentContext, Leaf, MissingEndpoint
 from behaviours.core import CheckValue, Fail, RecordEvent, SetValue, Succeed, Wait
-from behaviours.values import BlackboardRef, make_distribution
+from lang.values import BlackboardRef, make_distribution
 from engine.clock import VirtualClock
 from rpc_client.errors import NotEnoughMoney
 

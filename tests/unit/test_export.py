@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from sim import cli
-from sim.export import TABLES, export
+from sim.report.export import TABLES, export
 from sim.report.load import read_run
 from sim.report.metrics import build_metrics
 

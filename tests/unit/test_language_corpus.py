@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.errors import LoadError
+from lang.errors import LoadError
 from engine.language import load_tree
 
 REPO = Path(__file__).resolve().parents[2]

@@ -4,10 +4,10 @@ import textwrap
 
 import pytest
 
-from behaviours.values import BlackboardRef, DurationError, parse_duration, parse_ref
-from engine.errors import LoadError
+from lang.values import BlackboardRef, DurationError, parse_duration, parse_ref
+from lang.errors import LoadError
 from engine.language import load_tree
-from engine.yamlload import load_text, parse_value
+from lang.yamlload import load_text, parse_value
 
 
 def write(tmp_path, name, text):

@@ -9,10 +9,10 @@ from jsonschema import Draft202012Validator
 from behaviours.base import Leaf, Status, duration, key
 from behaviours.registry import BehaviourRegistry, RegistryError, default_registry
 from engine.cli import main
-from engine.errors import LoadError
+from lang.errors import LoadError
 from engine.language import default_catalogue, load_tree
 from engine.schema import ENGINE_NODES, Catalogue
-from engine.yamlload import load_file
+from lang.yamlload import load_file
 
 REPO = Path(__file__).resolve().parents[2]
 VALID = sorted((REPO / "tests" / "trees" / "valid").rglob("*.yaml"))

@@ -1,6 +1,6 @@
-"""Run phases (`sim.phases`) from journal records fed through a Tally."""
-from sim.phases import current_phase, phase_ends
-from sim.summary import Tally
+"""Run phases (`sim.report.phases`) from journal records fed through a Tally."""
+from sim.report.phases import current_phase, phase_ends
+from sim.report.summary import Tally
 
 
 def feed(tally: Tally, agent: str, event: str, t: float, **fields) -> None:

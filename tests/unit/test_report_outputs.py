@@ -132,7 +132,7 @@ def test_empty_run_still_renders(tmp_path):
 
 
 def test_matplotlib_is_imported_lazily():
-    code = ("import sys, sim.cli, sim.summary, sim.report, sim.report.metrics, sim.report.html; "
+    code = ("import sys, sim.cli, sim.report.summary, sim.report, sim.report.metrics, sim.report.html; "
             "print('matplotlib' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           cwd=Path(__file__).resolve().parents[2], timeout=60)

@@ -17,12 +17,12 @@ import pytest
 import yaml
 from jsonschema import Draft202012Validator
 
-from engine.errors import LoadError
-from engine.yamlload import load_text
+from lang.errors import LoadError
+from lang.yamlload import load_text
 from sim import cli
-from sim.scenario import SCHEMA, load_scenario
-from sim.scenario_docs import example_yaml, render_markdown, type_text
-from sim.scenario_schema import keys, schema_text
+from sim.scenario.load import SCHEMA, load_scenario
+from sim.scenario.docs import example_yaml, render_markdown, type_text
+from sim.scenario.schema import keys, schema_text
 
 REPO = Path(__file__).resolve().parents[2]
 DOCS = REPO / "docs"
@@ -108,7 +108,7 @@ def test_reference_has_a_row_and_a_section_per_key():
 
 def _properties(schema: dict, path: str, outer: dict):
     """(path, name, subschema, enclosing properties) of every property and map value, walked
-    here independently of sim.scenario_schema.keys()."""
+    here independently of sim.scenario.schema.keys()."""
     for name, sub in schema.get("properties", {}).items():
         yield path, name, sub, outer
         yield from _nested(sub, f"{path}.{name}")

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from engine.errors import LoadError
+from lang.errors import LoadError
 
 REPO = Path(__file__).resolve().parents[2]
 SOURCE_DIRS = ("engine", "behaviours", "sim", "ipc", "rpc_client")
@@ -99,7 +99,7 @@ def test_tree_runner_refuses_code(tmp_path, where):
 
 def test_parameters_from_the_command_line_and_environment_refuse_code(tmp_path):
     from engine.cli import _params
-    from engine.errors import UsageError
+    from lang.errors import UsageError
     marker = tmp_path / "marker"
     with pytest.raises(UsageError):
         _params([f"p={payload(marker)}"])
@@ -120,7 +120,7 @@ def test_parameters_from_the_command_line_and_environment_refuse_code(tmp_path):
 
 @pytest.mark.parametrize("where", ["seed", "params", "key", "code"])
 def test_scenario_loader_refuses_code(tmp_path, where):
-    from sim.scenario import load_scenario
+    from sim.scenario.load import load_scenario
     marker = tmp_path / "marker"
     (tmp_path / "t.yaml").write_text("version: 1\nparams: {every: 5s}\nroot:\n  Wait: {duration: \"${every}\"}\n")
     lines = {"seed": f"seed: {payload(marker)}\n",
@@ -211,7 +211,7 @@ def test_our_yaml_loaders_cannot_construct_objects():
     a Python object, whatever it names."""
     import yaml.constructor
 
-    from engine.yamlload import _Loader as TreeLoader
+    from lang.yamlload import _Loader as TreeLoader
     from sim.shadow.configyaml import _Loader as ConfigLoader
     for loader in (TreeLoader, ConfigLoader):
         assert not issubclass(loader, (yaml.constructor.FullConstructor, yaml.constructor.UnsafeConstructor))

@@ -11,7 +11,7 @@ import pytest
 from sim import cli
 from sim.shadow.check import RULES, check_config, check_text
 from sim.shadow.configyaml import YamlError, load_config_yaml
-from sim.shadow.units import UnitError, format_bits, format_time, parse_bits, parse_bytes, parse_time_ns
+from sim.scenario.units import UnitError, format_bits, format_time, parse_bits, parse_bytes, parse_time_ns
 
 REPO = Path(__file__).resolve().parents[2]
 CORPUS = REPO / "tests" / "shadow"

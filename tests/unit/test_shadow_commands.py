@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 from rpc_client import DaemonClient, RpcError, WalletClient
-from sim.processes import free_port
-from sim.scenario import load_scenario
+from sim.local.processes import free_port
+from sim.scenario.load import load_scenario
 from sim.shadow import generate as gen
-from sim.shadow.commands import merge_options
+from sim.monero.commands import merge_options
 from sim.shadow.configyaml import load_config_yaml
 
 REPO = Path(__file__).resolve().parents[2]

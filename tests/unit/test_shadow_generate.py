@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from engine.errors import LoadError
+from lang.errors import LoadError
 from sim import cli
-from sim.scenario import load_scenario
+from sim.scenario.load import load_scenario
 from sim.shadow import generate as gen
 from sim.shadow import topology
 from sim.shadow.check import check_text

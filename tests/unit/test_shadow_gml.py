@@ -1,7 +1,7 @@
 """GML as Shadow's parser reads it, the graph rules hosts need, and the generator's writer."""
 import pytest
 
-from sim.shadow.gml import format_loss, graph_problems, parse_gml, write_gml
+from sim.scenario.gml import format_loss, graph_problems, parse_gml, write_gml
 
 NODE = 'node [ id {id} host_bandwidth_down "1 Gbit" host_bandwidth_up "1 Gbit" ]'
 LOOP = 'edge [ source {a} target {b} latency "1 ms" packet_loss 0.0 ]'

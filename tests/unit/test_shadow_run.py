@@ -14,8 +14,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from sim.progress import Display
-from sim.scenario import load_scenario
+from sim.report.progress import Display
+from sim.scenario.load import load_scenario
 from sim.shadow import run as shadow_run
 from sim.shadow.ends import process_ends
 from sim.shadow.run import ShadowRun

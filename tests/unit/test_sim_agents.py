@@ -8,11 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from sim import progress as progress_mod
-from sim.agents import (CRASHED, FAILED, FINISHED, KILLED, OK, REPO_ROOT, AgentProcess, agent_argv,
+from sim.report import progress as progress_mod
+from sim import REPO_ROOT
+from sim.report.outcomes import CRASHED, FAILED, FINISHED, KILLED, OK
+from sim.local.agents import (AgentProcess, agent_argv,
                         agent_env)
-from sim.progress import Display, Progress
-from sim.scenario import AgentSpec
+from sim.report.progress import Display, Progress
+from sim.scenario.load import AgentSpec
 
 SPEC = AgentSpec("user-3", "user", 3, Path("/trees/user.yaml"), {"amount": 0.5, "shop": "shop-0"},
                  True, "early", ("my_leaves",))

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from engine.errors import LoadError
-from engine.yamlload import parse_value
+from lang.errors import LoadError
+from lang.yamlload import parse_value
 from sim import cli
-from sim.scenario import STOP_EARLY, STOP_LATE, encode_param, load_scenario
+from sim.scenario.load import STOP_EARLY, STOP_LATE, encode_param, load_scenario
 
 FIXTURES = Path(__file__).resolve().parent.parent / "sim_fixtures"
 TREES = FIXTURES / "trees"
@@ -219,9 +219,9 @@ import json  # noqa: E402
 
 from jsonschema import Draft202012Validator  # noqa: E402
 
-from engine.yamlload import load_file  # noqa: E402
-from sim.layout import SHARED, Bandwidth  # noqa: E402
-from sim.scenario import SCHEMA, schema_text  # noqa: E402
+from lang.yamlload import load_file  # noqa: E402
+from sim.scenario.layout import SHARED, Bandwidth  # noqa: E402
+from sim.scenario.load import SCHEMA, schema_text  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 LAYOUT = HEAD + """network:

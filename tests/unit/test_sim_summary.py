@@ -23,7 +23,7 @@ import pytest
 
 from ipc import JournalWriter
 from sim import cli
-from sim.summary import Tally, format_summary, short_duration, summarize
+from sim.report.summary import Tally, format_summary, short_duration, summarize
 
 RUN = Path(__file__).resolve().parent.parent / "sim_fixtures" / "run-small"
 

@@ -1,4 +1,4 @@
-"""The lockstep clock: `sim.timekeeper.TimeKeeper` and its client `engine.clock.LockstepClock`.
+"""The lockstep clock: `sim.local.timekeeper.TimeKeeper` and its client `engine.clock.LockstepClock`.
 
 In-process agents are threads, each with its own LockstepClock; they log every release (the
 simulated time they were let go at) and whether anybody else was working (not aside) at that
@@ -29,7 +29,7 @@ import pytest
 
 import ipc
 from engine.clock import SHADOW_EPOCH, ClockGone, LockstepClock, wire_time
-from sim.timekeeper import TimeKeeper
+from sim.local.timekeeper import TimeKeeper
 
 REPO = Path(__file__).resolve().parents[2]
 ORIGIN = SHADOW_EPOCH           # the keeper's default origin

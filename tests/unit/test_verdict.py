@@ -1,12 +1,12 @@
-"""The verdict of a run (`sim.verdict`) from journal records fed through the summary.
+"""The verdict of a run (`sim.report.verdict`) from journal records fed through the summary.
 
 Pure bookkeeping: the records are written here; the real runs that must say ok or failed are
 in tests/integration/test_verdict_runs.py.
 """
 import pytest
 
-from sim.summary import Tally, build_summary, format_summary
-from sim.verdict import DEGRADED, FAILED, OK, Expect, verdict_line
+from sim.report.summary import Tally, build_summary, format_summary
+from sim.report.verdict import DEGRADED, FAILED, OK, Expect, verdict_line
 
 
 def agent(tally: Tally, agent_id: str, role: str, *records: dict) -> None:

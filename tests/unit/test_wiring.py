@@ -1,4 +1,4 @@
-"""Wiring between groups (`sim.wiring`), as `monerosim run --check` and every run see it.
+"""Wiring between groups (`sim.scenario.wiring`), as `monerosim run --check` and every run see it.
 
 The miswired scenarios are the shipped ones with one value changed: a controller waiting for
 more pools than the scenario has, and a pool funding a role nobody publishes (a typo of the

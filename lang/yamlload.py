@@ -26,7 +26,7 @@ from yaml.reader import Reader
 from yaml.resolver import BaseResolver
 from yaml.scanner import ScalarToken, Scanner
 
-from .errors import LoadError, Problem
+from lang.errors import LoadError, Problem
 
 __all__ = ["Document", "load_file", "load_text", "parse_value", "MAX_NODES", "MAX_DEPTH", "MAX_BYTES"]
 

@@ -1,8 +1,8 @@
 """The scenario file's JSON Schema, the one source of truth for its keys.
 
-`sim.scenario` validates every scenario against SCHEMA; `monerosim schema` prints it as
+`sim.scenario.load` validates every scenario against SCHEMA; `monerosim schema` prints it as
 docs/scenario.schema.json (for editors) and `monerosim schema --markdown` renders it as the
-reference docs/scenario.md (`sim.scenario_docs`). Every key carries a `description`, its
+reference docs/scenario.md (`sim.scenario.docs`). Every key carries a `description`, its
 `default` where the loader has one, and `examples`; a map whose keys the user names (regions,
 links, params) describes its values under `additionalProperties`, with a `title` naming the key.
 
@@ -15,7 +15,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from .layout import GML, PER_HOST, REGIONS, SHARED, SWITCH
+from sim.scenario.layout import GML, PER_HOST, REGIONS, SHARED, SWITCH
 
 __all__ = ["SCHEMA", "GROUP_SCHEMA", "NETWORK_SCHEMA", "PATTERN_HINTS", "BANDWIDTH_PATTERN",
            "STOP_EARLY", "STOP_LATE", "Key", "keys", "schema_text"]

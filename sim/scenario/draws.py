@@ -18,9 +18,9 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-from behaviours.values import (DISTRIBUTIONS, NUMERIC_KINDS, Distribution, DistributionError,
+from lang.values import (DISTRIBUTIONS, NUMERIC_KINDS, Distribution, DistributionError,
                                DurationError, make_distribution, parse_duration)
-from engine.errors import did_you_mean
+from lang.errors import did_you_mean
 
 __all__ = ["PER_AGENT", "PerAgent", "is_per_agent", "parse_per_agent", "group_draws"]
 
@@ -86,7 +86,7 @@ def parse_per_agent(value: dict) -> PerAgent:
 
 
 def group_draws(doc, group, seed: int) -> list:
-    """Fill `group.draws` (a sim.scenario.Group) from its per_agent params; positioned problems."""
+    """Fill `group.draws` (a sim.scenario.load.Group) from its per_agent params; positioned problems."""
     problems = []
     for name, value in group.params.items():
         if is_per_agent(value):

@@ -1,5 +1,5 @@
 """Where a scenario's agents run: the network, the daemon placement, extra Monero process
-arguments and the wallet RPC login. Their schema is in `sim.scenario_schema`; `sim.scenario` calls
+arguments and the wallet RPC login. Their schema is in `sim.scenario.schema`; `sim.scenario.load` calls
 `load_layout` after the schema passed; every problem is a positioned `Problem`.
 
     network: {type: switch, latency: 1ms, bandwidth: 1 Gbit, packet_loss: 0}     # the default
@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from behaviours.values import DurationError, parse_duration
-from engine.errors import Problem, did_you_mean
-from engine.yamlload import Document
+from lang.values import DurationError, parse_duration
+from lang.errors import Problem, did_you_mean
+from lang.yamlload import Document
 
 __all__ = ["Bandwidth", "Region", "Network", "Daemons", "WalletLogin", "Layout", "load_layout",
            "parse_bandwidth", "group_layout", "PER_HOST", "SHARED",
@@ -246,7 +246,7 @@ def _pairs(doc: Document, where: tuple, raw: dict, net: Network, problems: list,
 
 
 def _gml_network(doc: Document, raw: dict, base: Path, problems: list) -> Network:
-    from sim.shadow.gml import parse_gml
+    from sim.scenario.gml import parse_gml
     path = (base / raw["file"]).resolve()
     where = ("network", "file")
     try:
@@ -270,7 +270,7 @@ def _gml_network(doc: Document, raw: dict, base: Path, problems: list) -> Networ
 
 def group_layout(doc: Document, raw: dict, group, network: Network,
                   duration: float | None) -> list[Problem]:
-    """Set start/stagger, region, network_node and host_bandwidth of `group` (a sim.scenario.Group)
+    """Set start/stagger, region, network_node and host_bandwidth of `group` (a sim.scenario.load.Group)
     from its raw mapping; the problems found."""
     problems: list[Problem] = []
     gpath = ("groups", group.position)

@@ -9,18 +9,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .processes import WalletProcess, _die_with_parent
-from .scenario import AgentSpec
+from sim import REPO_ROOT
+from sim.local.processes import WalletProcess, _die_with_parent
+from sim.report.outcomes import CRASHED, FAILED, FINISHED, KILLED, OK
+from sim.scenario.load import AgentSpec
 
-__all__ = ["AgentProcess", "agent_argv", "agent_env", "describe_exit", "REPO_ROOT", "OK", "FINISHED",
-           "CRASHED", "KILLED", "FAILED", "BAD_OUTCOMES"]
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-# outcomes: OK stopped by the launcher with exit 0; FINISHED its tree ended by itself with exit 0;
-# CRASHED exited non-zero or died by a signal before it was asked to stop; KILLED ignored
-# SIGTERM for the grace period; FAILED exited non-zero after SIGTERM.
-OK, FINISHED, CRASHED, KILLED, FAILED = "ok", "finished", "crashed", "killed", "failed"
-BAD_OUTCOMES = (CRASHED, KILLED, FAILED)
+__all__ = ["AgentProcess", "agent_argv", "agent_env", "describe_exit"]
 
 
 def agent_env(base: dict[str, str] | None = None) -> dict[str, str]:

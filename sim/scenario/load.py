@@ -6,7 +6,7 @@
     duration: 20m          # simulated time the agents run
     drain: 3m              # then `stop: early` groups stop; the rest run `drain` longer
     time_scale: 10         # local runs: simulated seconds per real second
-    network: {type: switch}                      # where hosts sit (sim.layout): switch, gml, regions
+    network: {type: switch}                      # where hosts sit (sim.scenario.layout): switch, gml, regions
     daemons: {placement: per-host, peers: 4}     # or {placement: shared, count: N}
     monerod_args: []       # extra options; also wallet_rpc_args, wallet_login: {user, password}
     groups:                # started in this order
@@ -15,13 +15,13 @@
       - name: user
         tree: ../trees/user.yaml
         count: 100
-        params: {budget: {per_agent: {uniform: {low: 1, high: 5}}}}   # sim.draws
+        params: {budget: {per_agent: {uniform: {low: 1, high: 5}}}}   # sim.scenario.draws
 
 Times are seconds from the start of the run: agent i of a group starts at `start + i * stagger`;
 `stop: early` agents stop at `duration`, the rest at `duration + drain`.
 
 Loaded with the engine's strict YAML (duplicate keys, tags, YAML 1.1 surprises are errors) and
-checked against SCHEMA (`sim.scenario_schema`, which documents every key); every problem is a
+checked against SCHEMA (`sim.scenario.schema`, which documents every key); every problem is a
 `Problem` (`file:line:col: path: message`), raised together as one `LoadError`.
 """
 from __future__ import annotations
@@ -34,13 +34,13 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 import ipc
-from behaviours.values import DurationError, parse_duration
-from engine.errors import LoadError, Problem, did_you_mean
-from engine.yamlload import Document, format_path, load_file
+from lang.values import DurationError, parse_duration
+from lang.errors import LoadError, Problem, did_you_mean
+from lang.yamlload import Document, format_path, load_file
 
-from .draws import group_draws
-from .layout import GML, REGIONS, Bandwidth, Daemons, Network, WalletLogin, group_layout, load_layout
-from .scenario_schema import PATTERN_HINTS, SCHEMA, STOP_EARLY, STOP_LATE, schema_text
+from sim.scenario.draws import group_draws
+from sim.scenario.layout import GML, REGIONS, Bandwidth, Daemons, Network, WalletLogin, group_layout, load_layout
+from sim.scenario.schema import PATTERN_HINTS, SCHEMA, STOP_EARLY, STOP_LATE, schema_text
 
 __all__ = ["Scenario", "Group", "AgentSpec", "SCHEMA", "load_scenario", "encode_param",
            "schema_text", "STOP_EARLY", "STOP_LATE"]
@@ -155,7 +155,7 @@ class Scenario:
                     seen.add(key)
                     problems += self._tree_problems(group, params, loaded if index == 0 else None)
         if not problems:     # the wiring between groups, once every tree loads
-            from .wiring import check_wiring
+            from sim.scenario.wiring import check_wiring
             problems = check_wiring(self.doc, loaded)
         if problems:
             raise LoadError(problems)
@@ -164,7 +164,7 @@ class Scenario:
         """Problems loading `group`'s tree with `params`; the tree goes to `loaded` if given."""
         from behaviours.registry import RegistryError
         from engine.language import load_tree
-        from .wiring import Loaded
+        from sim.scenario.wiring import Loaded
         gpath = ("groups", group.position)
         try:
             catalogue = _catalogue(group.plugins)

@@ -5,8 +5,8 @@ import signal
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .agents import describe_exit
-from .processes import WalletProcess
+from sim.local.agents import describe_exit
+from sim.local.processes import WalletProcess
 
 __all__ = ["WalletStops", "judge_wallet_stops", "wallet_saved"]
 

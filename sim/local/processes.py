@@ -20,7 +20,9 @@ from pathlib import Path
 
 from rpc_client import DaemonClient, NoWalletOpen, RpcError, WalletClient
 
-from .shadow.commands import merge_options  # an option given twice makes Monero exit
+from sim.monero import ProcessError
+from sim.monero.commands import merge_options  # an option given twice makes Monero exit
+from sim.monero.tls import ensure_tls
 
 MONEROD = "monerod"
 WALLET_RPC = "monero-wallet-rpc"
@@ -29,10 +31,6 @@ LOOPBACK = "127.0.0.1"
 RPC_CONNECTIONS = 5000
 
 _handed_out: set[int] = set()
-
-
-class ProcessError(RuntimeError):
-    """A Monero process could not be started or did not become ready."""
 
 
 def free_port(host: str = LOOPBACK) -> int:
@@ -45,22 +43,6 @@ def free_port(host: str = LOOPBACK) -> int:
             _handed_out.add(port)
             return port
     raise ProcessError("no free port found")
-
-
-def ensure_tls(directory: Path) -> tuple[Path, Path]:
-    """A self-signed EC key and certificate in `directory` (made once). Returns (key, cert).
-    Given to both processes, it spares each a 4096-bit RSA key at start (MONERO_NOTES)."""
-    directory.mkdir(parents=True, exist_ok=True)
-    key, cert = directory / "ssl.key", directory / "ssl.crt"
-    if not (key.exists() and cert.exists()):
-        openssl = shutil.which("openssl")
-        if openssl is None:
-            raise ProcessError("openssl not found (make installs it)")
-        subprocess.run([openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                        "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", str(key),
-                        "-out", str(cert), "-days", "3650", "-subj", "/CN=localhost"],
-                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return key, cert
 
 
 def cpu_seconds(pid: int | None) -> float:

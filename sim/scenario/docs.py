@@ -2,7 +2,7 @@
 
     monerosim schema --markdown -o docs/scenario.md
 
-Every key of `sim.scenario_schema.keys()` gets a row in the overview table (path, type, default)
+Every key of `sim.scenario.schema.keys()` gets a row in the overview table (path, type, default)
 and a section (type, default, description, examples). Nothing here describes a key: what a key
 means lives in the schema only, so the reference and the editor schema cannot disagree.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import yaml
 
-from .scenario_schema import BANDWIDTH_PATTERN, Key, keys
+from sim.scenario.schema import BANDWIDTH_PATTERN, Key, keys
 
 __all__ = ["render_markdown", "type_text", "default_text", "example_yaml"]
 
@@ -21,7 +21,7 @@ _PLURALS = {"string": "strings", "integer": "integers", "number": "numbers", "ob
 _INTRO = """\
 # Scenario files
 
-<!-- Generated from sim/scenario_schema.py by `monerosim schema --markdown -o docs/scenario.md`
+<!-- Generated from sim/scenario/schema.py by `monerosim schema --markdown -o docs/scenario.md`
      (`make docs`); edit the schema, not this file. -->
 
 A scenario file (YAML) says which agents a run has, how long it lasts and where the agents sit.

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .values import BB_KEY_PATTERN, BB_PATH_PATTERN, DURATION_PATTERN
+from lang.values import BB_KEY_PATTERN, BB_PATH_PATTERN, DURATION_PATTERN
 
 __all__ = ["duration", "number", "integer", "string", "boolean", "key", "path_key", "mapping", "anything"]
 

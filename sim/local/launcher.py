@@ -1,7 +1,7 @@
 """`monerosim run`: a scenario as local processes — one regtest monerod, a monero-wallet-rpc per
 wallet-using agent, one tree-runner per agent — with live progress, an orderly stop and a summary.
 
-Timeline, in simulated time (the lockstep clock by default, `sim.timekeeper`):
+Timeline, in simulated time (the lockstep clock by default, `sim.local.timekeeper`):
     start daemon → start wallet-rpcs together, wait for each → start agents group by group
     (each start holds time still until the agent connects) → run `duration` → SIGTERM
     `stop: early` agents → `drain` later SIGTERM the rest (SIGKILL after AGENT_GRACE) → stop
@@ -22,14 +22,15 @@ from pathlib import Path
 import ipc
 from rpc_client import DaemonClient, RpcError
 
-from .agents import BAD_OUTCOMES, FINISHED, AgentProcess, agent_argv, agent_env, describe_exit
-from .processes import DaemonProcess, ProcessError, Supervisor, cpu_seconds
-from .progress import Display, Progress
-from .runclock import RunClock, make_run_clock
-from .scenario import STOP_EARLY, Scenario
-from .summary import expectations, short_duration
-from .verdict import EXIT_FAILED, FAILED
-from .walletstops import judge_wallet_stops
+from sim.report.outcomes import BAD_OUTCOMES, FINISHED
+from sim.local.agents import AgentProcess, agent_argv, agent_env, describe_exit
+from sim.local.processes import DaemonProcess, ProcessError, Supervisor, cpu_seconds
+from sim.report.progress import Display, Progress
+from sim.local.runclock import RunClock, make_run_clock
+from sim.scenario.load import STOP_EARLY, Scenario
+from sim.report.summary import expectations, short_duration
+from sim.report.verdict import EXIT_FAILED, FAILED
+from sim.local.walletstops import judge_wallet_stops
 
 __all__ = ["Launcher", "RUN_DIRS", "AGENT_GRACE", "POLL"]
 
@@ -135,7 +136,7 @@ class Launcher:
         return 1 if self.failures or self.crashed() else 0
 
     def judged(self, verdict: str) -> int:
-        """Record the run's verdict (`sim.verdict`) in run.json; the exit code follows it."""
+        """Record the run's verdict (`sim.report.verdict`) in run.json; the exit code follows it."""
         self.verdict = verdict
         self._write_run_json()
         return self.exit_code()

@@ -5,7 +5,7 @@
   events.csv    one row per journal record of every agent, whatever its role or event
   agents.csv    one row per agent: role, group, start / stop, how it ended
 
-The run is read by `sim.report.load` and counted by `sim.summary.Tally`, so the tables agree
+The run is read by `sim.report.load` and counted by `sim.report.summary.Tally`, so the tables agree
 with the summary and the report. Times are simulated: `*_t` is the journal's `t` (engine
 clock), `*_s` is seconds since the origin, the first `agent_started` (`sim.report.metrics`).
 Every table is built before anything is written; each file is replaced atomically.
@@ -24,7 +24,7 @@ import pandas as pd
 
 from sim.report.load import NotARunDirectory, RunFiles, number, read_run
 from sim.report.metrics import block_times, origin_of
-from sim.summary import Tally, build_summary, tally_journals
+from sim.report.summary import Tally, build_summary, tally_journals
 
 __all__ = ["ExportError", "Loaded", "load", "tables", "export", "TABLES", "XMR"]
 

@@ -13,7 +13,7 @@ import re
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 
-from .units import UnitError, parse_bits, parse_time_ns
+from sim.scenario.units import UnitError, parse_bits, parse_time_ns
 
 __all__ = ["Graph", "GmlProblem", "parse_gml", "graph_problems", "write_gml", "format_loss"]
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable
 
 from behaviours.base import LOOKS_UP, PUBLISHES
-from engine.errors import Problem, did_you_mean
+from lang.errors import Problem, did_you_mean
 from engine.spec import Node, Tree
 
 __all__ = ["Loaded", "check_wiring"]
@@ -23,7 +23,7 @@ __all__ = ["Loaded", "check_wiring"]
 class Loaded:
     """One group's tree as its agents will load it (the params of its first agent)."""
 
-    group: Any                  # sim.scenario.Group
+    group: Any                  # sim.scenario.load.Group
     params: dict
     tree: Tree
     catalogue: Any              # engine.schema.Catalogue the tree was loaded with

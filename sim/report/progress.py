@@ -14,8 +14,8 @@ from typing import TextIO
 import ipc
 from rpc_client import DaemonClient, RpcError
 
-from .phases import current_phase, phase_ends
-from .summary import Tally, short_duration
+from sim.report.phases import current_phase, phase_ends
+from sim.report.summary import Tally, short_duration
 
 __all__ = ["Progress", "Display", "PLAIN_EVERY"]
 
@@ -68,7 +68,7 @@ class Progress:
                 f"{len(t.confirmed)} confirmed | errors {t.errors} | agents {running}/{agents} up")
 
     def phase(self) -> str:
-        """wallets, bootstrap, funding or steady (`sim.phases`), from what was journaled."""
+        """wallets, bootstrap, funding or steady (`sim.report.phases`), from what was journaled."""
         agents = self.tally.agents
         payers = [a for a, t in agents.items() if t.role in self.payer_roles]
         controller = any(t.role == "controller" for t in agents.values())

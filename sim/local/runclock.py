@@ -12,8 +12,8 @@ from pathlib import Path
 
 from engine.clock import SHADOW_EPOCH
 
-from .summary import short_duration
-from .timekeeper import TimeKeeper
+from sim.report.summary import short_duration
+from sim.local.timekeeper import TimeKeeper
 
 __all__ = ["RunClock", "LockstepRunClock", "ScaledRunClock", "make_run_clock", "CLOCKS"]
 

@@ -1,6 +1,6 @@
 """The verdict of a run: ok, degraded or failed, with every reason in plain words.
 
-A run is judged from its summary (`sim.summary`) against the scenario's expectations
+A run is judged from its summary (`sim.report.summary`) against the scenario's expectations
 (`expect:`, defaults below). Failed: the run did not do what it was for (an agent crashed, the
 chain never got past its bootstrap, users never paid, payments never reached their shop).
 Degraded: it did, with blemishes (fewer payments than expected, payments unconfirmed at the
@@ -70,7 +70,7 @@ def _plural(n: int, word: str) -> str:
 
 
 def judge(summary: dict, expect: Expect | None = None) -> dict:
-    """{verdict, reasons: [{level, text}], expect} for a summary from `sim.summary`."""
+    """{verdict, reasons: [{level, text}], expect} for a summary from `sim.report.summary`."""
     expect = expect or Expect()
     reasons = _Reasons()
     _run(summary, reasons)

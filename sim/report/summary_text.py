@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from behaviours.values import format_duration
+from lang.values import format_duration
 
 __all__ = ["format_summary", "short_duration"]
 

@@ -28,7 +28,7 @@ import yaml
 
 import ipc
 from sim.report.load import Journal, read_journals, read_json
-from sim.verdict import Expect, judge
+from sim.report.verdict import Expect, judge
 
 __all__ = ["Tally", "summarize", "build_summary", "format_summary", "load_run", "tally_journals",
            "short_duration"]
@@ -332,7 +332,7 @@ def expectations(run_dir: str | Path) -> Expect:
 def build_summary(run_dir: str | Path, tally: Tally, run: dict | None,
                   expect: Expect | None = None) -> dict:
     """The summary of an already loaded run (`summarize` without the reading), judged against
-    `expect` (`sim.verdict`): `verdict` {verdict, reasons, expect}; `problems` lists the
+    `expect` (`sim.report.verdict`): `verdict` {verdict, reasons, expect}; `problems` lists the
     reasons' texts."""
     launched = {a["id"]: a for a in (run or {}).get("agents", []) if isinstance(a, dict) and "id" in a}
     agents, problems = {}, []
@@ -383,4 +383,4 @@ def events_by_role(tally: Tally) -> dict[str, dict]:
             for r, v in sorted(out.items())}
 
 
-from sim.summary_text import format_summary, short_duration  # noqa: E402,F401 - kept importable here
+from sim.report.summary_text import format_summary, short_duration  # noqa: E402,F401 - kept importable here

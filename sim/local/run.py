@@ -1,4 +1,4 @@
-"""`monerosim run`: launch a scenario (`sim.launcher`), then its summary, verdict and exit code."""
+"""`monerosim run`: launch a scenario (`sim.local.launcher`), then its summary, verdict and exit code."""
 from __future__ import annotations
 
 import json
@@ -7,11 +7,11 @@ import sys
 import time
 from pathlib import Path
 
-from .launcher import Launcher
-from .progress import Display
-from .scenario import Scenario
-from .summary import format_summary, summarize
-from .verdict import verdict_line
+from sim.local.launcher import Launcher
+from sim.report.progress import Display
+from sim.scenario.load import Scenario
+from sim.report.summary import format_summary, summarize
+from sim.report.verdict import verdict_line
 
 __all__ = ["default_run_dir", "run_scenario"]
 

@@ -1,0 +1,1 @@
+"""The language's vocabulary: values, parameters, errors and strict YAML; it imports nothing of the project."""

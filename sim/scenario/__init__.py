@@ -1,0 +1,1 @@
+"""A scenario: its file, schema, layout of hosts, draws and topology."""
