@@ -1,7 +1,16 @@
-"""Load errors: every problem in a tree file is reported as `file:line:col: path: message`."""
+"""The project's one exception root, and load errors: every problem in a tree or scenario file is
+reported as `file:line:col: path: message`.
+
+MonerosimError
+├── InputError          something the user gave is wrong: the CLIs exit 2
+│   ├── LoadError       problems in a file, each with its line and column
+│   └── UsageError      a bad command-line option or environment variable
+└── (every other project error: the run could not go on; the CLIs exit 1)
+"""
 from __future__ import annotations
 
 import difflib
+import sys
 from dataclasses import dataclass
 from typing import Iterable
 
@@ -21,7 +30,19 @@ class Problem:
         return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
 
 
-class LoadError(Exception):
+class MonerosimError(Exception):
+    """Root of every error the project raises on purpose; `exit_code` is what the CLIs return."""
+
+    exit_code = 1
+
+
+class InputError(MonerosimError):
+    """Something the user gave is wrong (CLI: exit code 2)."""
+
+    exit_code = 2
+
+
+class LoadError(InputError):
     """One or more problems that stop a tree from loading (CLI: exit code 2)."""
 
     def __init__(self, problems: Iterable[Problem]):
@@ -33,7 +54,7 @@ class LoadError(Exception):
         return cls([Problem(file, line, col, path, message)])
 
 
-class UsageError(Exception):
+class UsageError(InputError):
     """A bad command-line option or environment variable (CLI: exit code 2)."""
 
 
@@ -45,3 +66,13 @@ def did_you_mean(word: str, options: Iterable[str]) -> str:
         lowered = {o.lower(): o for o in options}
         close = [lowered[word.lower()]] if word.lower() in lowered else []
     return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def exit_status(exc: MonerosimError, prog: str) -> int:
+    """Say `exc` on stderr as every CLI does and return its exit code.
+
+    A LoadError is its `file:line:col: path: message` lines as they are; anything else is one
+    line after the program's name.
+    """
+    print(str(exc) if isinstance(exc, LoadError) else f"{prog}: {exc}", file=sys.stderr)
+    return exc.exit_code
