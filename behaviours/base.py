@@ -20,7 +20,7 @@ from py_trees.common import Access, Status
 
 from .context import AgentContext, MemoryJournal, MissingEndpoint
 from lang.params import anything, boolean, duration, integer, key, mapping, number, path_key, string
-from lang.values import BlackboardRef, Distribution, parse_duration
+from lang.values import BlackboardRef, Distribution, parse_duration, refs_in
 
 __all__ = [
     "Leaf", "AgentContext", "Args", "MemoryJournal", "MissingEndpoint", "Status", "LOOKS_UP",
@@ -139,7 +139,7 @@ class Leaf(py_trees.behaviour.Behaviour):
         keys = {str(self.params[p]).split(".")[0] for p in self.INPUTS if self.params.get(p)}
         for param, value in self.params.items():
             if param not in self.OUTPUTS and param not in self.INPUTS:
-                keys.update(ref.key for ref in _refs(value))
+                keys.update(ref.key for ref in refs_in(value))
         return keys
 
     def keys_written(self) -> set[str]:
@@ -264,15 +264,3 @@ class Leaf(py_trees.behaviour.Behaviour):
     def shutdown(self) -> None:  # noqa: B027 - optional hook
         """Called once when the agent stops (SIGTERM/SIGINT or end of tree): release resources."""
 
-
-def _refs(value: Any):
-    if isinstance(value, BlackboardRef):
-        yield value
-    elif isinstance(value, Distribution):
-        yield from _refs(value.args)
-    elif isinstance(value, dict):
-        for v in value.values():
-            yield from _refs(v)
-    elif isinstance(value, list):
-        for v in value:
-            yield from _refs(v)

@@ -1,6 +1,7 @@
-"""The registry of leaf types: built-in modules, the `monerosim.behaviours` entry-point group,
-and plugin modules named on the command line. The engine builds its JSON Schema from it, so a
-new leaf extends the tree language without touching the engine.
+"""The registry of node types: the engine's composites, decorators and Subtree (handed in by the
+engine, registered first), the built-in leaf modules, the `monerosim.behaviours` entry-point
+group, and plugin modules named on the command line. The engine builds its JSON Schema from it,
+so a new leaf extends the tree language without touching the engine.
 """
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from typing import Iterable, Iterator
 
 from .base import Leaf
 
-__all__ = ["ENTRY_POINT_GROUP", "BUILTIN_MODULES", "BehaviourRegistry", "RegistryError", "default_registry"]
+__all__ = ["ENTRY_POINT_GROUP", "BUILTIN_MODULES", "CONTROL_KINDS", "BehaviourRegistry", "RegistryError",
+           "default_registry", "node_kind"]
 
 ENTRY_POINT_GROUP = "monerosim.behaviours"
 # Modules whose Leaf subclasses are built in (Monero leaves join this list).
@@ -21,29 +23,47 @@ BUILTIN_MODULES: tuple[str, ...] = (
 )
 
 
+# What an engine node type declares as its KIND; a Leaf subclass is of kind "leaf".
+CONTROL_KINDS = ("composite", "decorator", "subtree")
+
+
+def node_kind(cls: type) -> str:
+    """"leaf" for a Leaf subclass, else the KIND the class declares."""
+    return "leaf" if issubclass(cls, Leaf) else getattr(cls, "KIND", "")
+
+
 class RegistryError(Exception):
     """A plugin could not be loaded, or two leaves claim the same type name."""
 
 
 class BehaviourRegistry:
-    """Leaf classes by YAML type name, with where each came from."""
+    """Node classes by YAML type name, with where each came from.
 
-    def __init__(self, reserved: Iterable[str] = ()):
-        self._leaves: dict[str, type[Leaf]] = {}
+    `control_nodes` are the engine's composites, decorators and Subtree (classes declaring a
+    KIND from CONTROL_KINDS and a `build` classmethod); they are registered first, so a leaf
+    cannot take their names.
+    """
+
+    def __init__(self, control_nodes: Iterable[type] = ()):
+        self._nodes: dict[str, type] = {}
         self._origin: dict[str, str] = {}
-        self.reserved = frozenset(reserved)
+        for cls in control_nodes:
+            self.register(cls)
 
-    def register(self, cls: type[Leaf], origin: str | None = None) -> type[Leaf]:
+    def register(self, cls: type, origin: str | None = None) -> type:
         """Add `cls` under its type name; RegistryError if the name is taken."""
-        if not (inspect.isclass(cls) and issubclass(cls, Leaf)):
+        control = inspect.isclass(cls) and getattr(cls, "KIND", None) in CONTROL_KINDS \
+            and callable(getattr(cls, "build", None))
+        if not control and not (inspect.isclass(cls) and issubclass(cls, Leaf)):
             raise RegistryError(f"{cls!r} is not a behaviours.base.Leaf subclass")
         name = cls.type_name()
         origin = origin or cls.__module__
-        if name in self.reserved:
+        taken = self._nodes.get(name)
+        if taken is not None and taken is not cls and node_kind(taken) != "leaf":
             raise RegistryError(f"{origin}: leaf type {name!r} is a built-in composite or decorator")
-        if name in self._leaves and self._leaves[name] is not cls:
+        if taken is not None and taken is not cls:
             raise RegistryError(f"{origin}: leaf type {name!r} is already defined by {self._origin[name]}")
-        self._leaves[name] = cls
+        self._nodes[name] = cls
         self._origin[name] = origin
         return cls
 
@@ -78,29 +98,38 @@ class BehaviourRegistry:
                 names.append(self.register(target, origin).type_name())
         return names
 
-    def get(self, name: str) -> type[Leaf] | None:
-        return self._leaves.get(name)
+    def get(self, name: str) -> type | None:
+        return self._nodes.get(name)
 
     def origin(self, name: str) -> str:
         return self._origin[name]
 
     def __contains__(self, name: object) -> bool:
-        return name in self._leaves
+        return name in self._nodes
 
     def __iter__(self) -> Iterator[str]:
-        return iter(sorted(self._leaves))
+        return iter(sorted(self._nodes))
 
     def __len__(self) -> int:
-        return len(self._leaves)
+        return len(self._nodes)
 
-    def items(self) -> list[tuple[str, type[Leaf]]]:
-        return sorted(self._leaves.items())
+    def items(self) -> list[tuple[str, type]]:
+        """Every node type: the engine's in the order registered, then the leaves by name."""
+        return self.control_nodes() + self.leaves()
+
+    def control_nodes(self) -> list[tuple[str, type]]:
+        """The engine's node types (composites, decorators, Subtree), in the order registered."""
+        return [(n, c) for n, c in self._nodes.items() if node_kind(c) != "leaf"]
+
+    def leaves(self) -> list[tuple[str, type[Leaf]]]:
+        """The leaf types, by name."""
+        return sorted((n, c) for n, c in self._nodes.items() if node_kind(c) == "leaf")
 
 
 def default_registry(plugins: Iterable[str] = (), *, entry_points: bool = True,
-                     reserved: Iterable[str] = ()) -> BehaviourRegistry:
-    """Built-in leaves, then entry-point plugins, then `plugins` (module names)."""
-    registry = BehaviourRegistry(reserved)
+                     control_nodes: Iterable[type] = ()) -> BehaviourRegistry:
+    """`control_nodes`, built-in leaves, then entry-point plugins, then `plugins` (module names)."""
+    registry = BehaviourRegistry(control_nodes)
     for module in BUILTIN_MODULES:
         registry.register_module(module)
     if entry_points:

@@ -51,16 +51,14 @@ def _bare_tree() -> py_trees.behaviour.Behaviour:
 
 def _engine_agent(text: str, until_hours: float | None = None):
     from behaviours.base import AgentContext
+    from engine import Factory
     from engine.clock import VirtualClock
-    from engine.language import default_catalogue, load_tree
-    from engine.runner import Agent, make_rng
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "tree.yaml"
-        path.write_text(text)
-        tree = load_tree(path)
+    from engine.runner import make_rng
+    factory = Factory.for_plugins()
+    tree = factory.load_text(text, "tree.yaml")
     clock = VirtualClock()
     ctx = AgentContext("bench-1", clock=clock, rng=make_rng(1, "bench-1"))
-    return Agent(tree, ctx, clock, default_catalogue(), seed=1)
+    return factory.agent(tree, ctx, clock, seed=1)
 
 
 def _per_tick(tick, n: int, rounds: int = 7) -> float:
@@ -93,13 +91,13 @@ def tick_overhead() -> list[Row]:
 def ticks_per_day() -> list[Row]:
     """Ticks for the user-like tree over a simulated day vs a 1-second polling loop."""
     from behaviours.base import AgentContext
+    from engine import Factory
     from engine.clock import SHADOW_EPOCH, VirtualClock
-    from engine.language import default_catalogue, load_tree
-    from engine.runner import Agent, make_rng
-    cat = default_catalogue()
+    from engine.runner import make_rng
+    factory = Factory.for_plugins()
     clock = VirtualClock()
     ctx = AgentContext("user-1", clock=clock, rng=make_rng(1, "user-1"))
-    agent = Agent(load_tree(USER_LIKE, catalogue=cat), ctx, clock, cat, seed=1)
+    agent = factory.agent(factory.load(USER_LIKE), ctx, clock, seed=1)
     agent.run(until=SHADOW_EPOCH + 86400)
     ctx.clear_blackboard()
     payments = sum(1 for r in ctx.journal.records if r["event"] == "payment")

@@ -56,7 +56,35 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tree-runner", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command")
+    _add_run_command(sub)
 
+    validate = sub.add_parser("validate", help="check tree files; print problems as file:line:col")
+    validate.add_argument("trees", nargs="+")
+    validate.add_argument("--param", action="append", default=[], metavar="K=V")
+    validate.add_argument("--plugin", action="append", default=[], metavar="MODULE")
+    validate.add_argument("-q", "--quiet", action="store_true", help="print problems only")
+
+    schema = sub.add_parser("schema", help="print the JSON Schema of tree files (for editors)")
+    schema.add_argument("-o", "--output", help="write to this file instead of stdout")
+    schema.add_argument("--plugin", action="append", default=[], metavar="MODULE")
+
+    render = sub.add_parser("render", help="draw a tree: OUT's suffix picks .txt (ASCII), .utf8 "
+                                           "(Unicode), .dot, .svg or .png")
+    render.add_argument("tree")
+    render.add_argument("-o", "--output", required=True)
+    render.add_argument("--param", action="append", default=[], metavar="K=V")
+    render.add_argument("--plugin", action="append", default=[], metavar="MODULE")
+
+    leaves = sub.add_parser("leaves", help="list the leaf types this engine knows")
+    leaves.add_argument("--plugin", action="append", default=[], metavar="MODULE")
+
+    docs = sub.add_parser("docs", help="write the leaf reference (docs/behaviours.md) from the registry")
+    docs.add_argument("-o", "--output", help="write to this file instead of stdout")
+    docs.add_argument("--plugin", action="append", default=[], metavar="MODULE")
+    return parser
+
+
+def _add_run_command(sub) -> None:
     run = sub.add_parser("run", help="run TREE as one agent (the default command)")
     run.add_argument("tree", nargs="?", help=f"tree file [{ENV['tree']}]")
     run.add_argument("--agent", help=f"agent id: lowercase letters, digits, '-', '.' [{ENV['agent']}]")
@@ -90,31 +118,6 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--rpc-timeout", help=f"RPC timeout, e.g. 30s [{ENV['rpc_timeout']}]")
     run.add_argument("--log-level", help=f"debug, info, warning (default), error [{ENV['log_level']}]")
 
-    validate = sub.add_parser("validate", help="check tree files; print problems as file:line:col")
-    validate.add_argument("trees", nargs="+")
-    validate.add_argument("--param", action="append", default=[], metavar="K=V")
-    validate.add_argument("--plugin", action="append", default=[], metavar="MODULE")
-    validate.add_argument("-q", "--quiet", action="store_true", help="print problems only")
-
-    schema = sub.add_parser("schema", help="print the JSON Schema of tree files (for editors)")
-    schema.add_argument("-o", "--output", help="write to this file instead of stdout")
-    schema.add_argument("--plugin", action="append", default=[], metavar="MODULE")
-
-    render = sub.add_parser("render", help="draw a tree: OUT's suffix picks .txt (ASCII), .utf8 "
-                                           "(Unicode), .dot, .svg or .png")
-    render.add_argument("tree")
-    render.add_argument("-o", "--output", required=True)
-    render.add_argument("--param", action="append", default=[], metavar="K=V")
-    render.add_argument("--plugin", action="append", default=[], metavar="MODULE")
-
-    leaves = sub.add_parser("leaves", help="list the leaf types this engine knows")
-    leaves.add_argument("--plugin", action="append", default=[], metavar="MODULE")
-
-    docs = sub.add_parser("docs", help="write the leaf reference (docs/behaviours.md) from the registry")
-    docs.add_argument("-o", "--output", help="write to this file instead of stdout")
-    docs.add_argument("--plugin", action="append", default=[], metavar="MODULE")
-    return parser
-
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -141,7 +144,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "schema":
-        text = json.dumps(_catalogue(args.plugin).schema(), indent=2, ensure_ascii=False) + "\n"
+        text = json.dumps(_factory(args.plugin).schema(), indent=2, ensure_ascii=False) + "\n"
         if args.output:
             out = Path(args.output)
             out.parent.mkdir(parents=True, exist_ok=True)
@@ -150,8 +153,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             sys.stdout.write(text)
         return 0
     if args.command == "leaves":
-        cat = _catalogue(args.plugin)
-        for name, cls in cat.registry.items():
+        for name, cls in _factory(args.plugin).catalogue.registry.leaves():
             print(f"{name:20} {cls.summary()}")
         return 0
     if args.command == "docs":
@@ -160,29 +162,18 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "validate":
         return _validate(args)
     if args.command == "render":
-        from .language import load_tree
         from .render import render_file
-        tree = load_tree(args.tree, _params(args.param), catalogue=_catalogue(args.plugin))
-        render_file(tree, args.output, _catalogue(args.plugin))
+        factory = _factory(args.plugin)
+        render_file(factory.load(args.tree, _params(args.param)), args.output, factory.catalogue)
         return 0
-    return _run(args)
+    from .runcmd import run
+    return run(args)
 
 
-_CATALOGUES: dict[tuple, Any] = {}
-
-
-def _catalogue(plugins: Sequence[str]):
-    from behaviours.registry import default_registry
-
-    from .schema import ENGINE_NODES, Catalogue
-    key = tuple(plugins)
-    if key not in _CATALOGUES:
-        if not plugins:
-            from .language import default_catalogue
-            _CATALOGUES[key] = default_catalogue()
-        else:
-            _CATALOGUES[key] = Catalogue(default_registry(plugins, reserved=ENGINE_NODES))
-    return _CATALOGUES[key]
+def _factory(plugins: Sequence[str]):
+    """The engine.Factory for these plugin modules (shared: built once per process)."""
+    from engine import Factory
+    return Factory.for_plugins(plugins)
 
 
 def _params(pairs: Sequence[str], env_json: str | None = None) -> dict[str, Any]:
@@ -209,8 +200,7 @@ def _params(pairs: Sequence[str], env_json: str | None = None) -> dict[str, Any]
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from .language import load_tree
-    cat = _catalogue(args.plugin)
+    factory = _factory(args.plugin)
     params = _params(args.param)
     failed = False
     for path in args.trees:
@@ -220,7 +210,7 @@ def _validate(args: argparse.Namespace) -> int:
             failed = True
             continue
         try:
-            tree = load_tree(path, params, catalogue=cat, require_root=False)
+            tree = factory.load(path, params, require_root=False)
         except LoadError as exc:
             print(str(exc), file=sys.stderr)
             failed = True
@@ -254,132 +244,6 @@ def _option(args: argparse.Namespace, dest: str, default: Any = None) -> Any:
     if value in (None, [], ""):
         value = os.environ.get(ENV[dest]) or None
     return default if value is None else value
-
-
-def _run(args: argparse.Namespace) -> int:
-    level = str(_option(args, "log_level", "warning")).upper()
-    if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
-        raise UsageError(f"--log-level {level.lower()}: use debug, info, warning or error")
-    logging.basicConfig(level=level, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    tree_path = _option(args, "tree")
-    if not tree_path:
-        raise UsageError(f"tree-runner: give a tree file (or set {ENV['tree']}); see tree-runner --help")
-    agent_id = _option(args, "agent")
-    if not agent_id:
-        raise UsageError(f"tree-runner: --agent ID is required (or set {ENV['agent']})")
-    import ipc
-    try:
-        ipc.validate_agent_id(agent_id)
-    except ipc.InvalidAgentId as exc:
-        raise UsageError(f"--agent: {exc}") from None
-    from lang.values import DurationError, parse_duration
-    plugins = list(args.plugin)
-    env_plugins = os.environ.get(ENV["plugin"])
-    if not plugins and env_plugins:
-        plugins = [p.strip() for p in env_plugins.split(",") if p.strip()]
-
-    def seconds(dest: str, default: float | None) -> float | None:
-        raw = _option(args, dest)
-        if raw is None:
-            return default
-        try:
-            return parse_duration(float(raw) if _is_number(raw) else raw)
-        except DurationError as exc:
-            raise UsageError(f"--{dest.replace('_', '-')}: {exc}") from None
-
-    def number(dest: str, default: float | None) -> float | None:
-        raw = _option(args, dest)
-        if raw is None:
-            return default
-        if not _is_number(raw):
-            raise UsageError(f"--{dest.replace('_', '-')}: expected a number, got {raw!r}")
-        return float(raw)
-
-    idle = seconds("idle", 5.0)
-    stop_after = seconds("stop_after", None)
-    rpc_timeout = seconds("rpc_timeout", 30.0)
-    time_scale = number("time_scale", None)
-    if time_scale is not None and not time_scale > 0:
-        raise UsageError(f"--time-scale: must be above 0, got {time_scale:g}")
-    origin = number("clock_origin", None)
-    virtual = bool(args.virtual) or os.environ.get(ENV["virtual"], "") not in ("", "0", "false")
-    seed_raw = _option(args, "seed", "0")
-    seed: Any = int(seed_raw) if str(seed_raw).lstrip("-").isdigit() else seed_raw
-
-    from .language import load_tree
-    cat = _catalogue(plugins)
-    tree = load_tree(tree_path, _params(args.param, os.environ.get(ENV["params_env"])), catalogue=cat)
-    for warning in tree.warnings:
-        print(str(warning), file=sys.stderr)
-    daemon_url, wallet_url = _option(args, "daemon"), _option(args, "wallet")
-    wallet_auth = _login(_option(args, "wallet_login"))
-    _check_endpoints(tree, cat, daemon_url, wallet_url)
-
-    from behaviours.base import AgentContext
-
-    from .clock import make_clock
-    from .runner import Agent, make_rng
-    from .clock import ClockGone
-    try:
-        clock = make_clock(time_scale, virtual=virtual, origin=origin,
-                           lockstep=_option(args, "lockstep"), agent_id=agent_id)
-    except ClockGone as exc:
-        raise UsageError(f"--lockstep: {exc}") from None
-    journal_dir = _option(args, "journal")
-    journal = None
-    if journal_dir:
-        try:
-            journal = ipc.JournalWriter(ipc.journal_path(journal_dir, agent_id), clock=clock.now, agent=agent_id)
-        except OSError as exc:
-            raise UsageError(f"--journal {journal_dir}: {exc.strerror or exc}") from None
-    ctx = AgentContext(agent_id, role=tree.role, clock=clock, rng=make_rng(seed, agent_id),
-                       journal=journal, shared_dir=_option(args, "shared"), daemon_url=daemon_url,
-                       wallet_url=wallet_url, wallet_auth=wallet_auth, rpc_timeout=rpc_timeout,
-                       params=tree.params,
-                       logger=logging.getLogger(f"monerosim.agent.{agent_id}"))
-    state_dir = _option(args, "state")
-    state = None
-    if state_dir:
-        from .state import AgentState
-        state = AgentState(state_dir, agent_id)
-    agent = Agent(tree, ctx, clock, cat, idle=idle, seed=seed, state=state)
-    until = clock.now() + stop_after if stop_after is not None else None
-    status = agent.run(until=until, handle_signals=True)
-    return 1 if agent.stop_reason == "finished" and status.value == "FAILURE" else 0
-
-
-def _login(text: str | None) -> tuple[str, str] | None:
-    """USER:PASSWORD -> (user, password). The message never repeats the password."""
-    if text is None:
-        return None
-    user, sep, password = text.partition(":")
-    if not sep or not user or not password:
-        raise UsageError(f"--wallet-login / {ENV['wallet_login']}: write USER:PASSWORD "
-                         "(both non-empty)")
-    return user, password
-
-
-def _check_endpoints(tree, cat, daemon_url: str | None, wallet_url: str | None) -> None:
-    """A tree whose leaves call RPC needs the matching URL: say so before starting."""
-    problems = []
-    for node in tree.root.walk():
-        leaf = cat.registry.get(node.type) if node.kind == "leaf" else None
-        calls = leaf.RPC if leaf is not None else ()
-        for endpoint, url, flag in (("daemon", daemon_url, "--daemon"), ("wallet", wallet_url, "--wallet")):
-            if not url and any(c.startswith(endpoint + ".") for c in calls):
-                problems.append(f"{node.where}: {node.path}: {node.type} calls the {endpoint} RPC: pass "
-                                f"{flag} URL (or set {ENV[endpoint]})")
-    if problems:
-        raise UsageError("\n".join(sorted(set(problems))))
-
-
-def _is_number(text: Any) -> bool:
-    try:
-        float(text)
-        return True
-    except (TypeError, ValueError):
-        return False
 
 
 if __name__ == "__main__":

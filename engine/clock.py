@@ -20,6 +20,8 @@ import os
 import socket
 import time
 
+from lang.errors import MonerosimError
+
 __all__ = ["Clock", "RealClock", "ScaledClock", "LockstepClock", "VirtualClock", "ClockGone",
            "SHADOW_EPOCH", "make_clock", "short_socket_path", "wire_time"]
 
@@ -83,7 +85,7 @@ class ScaledClock(Clock):
         return f"scaled x{self.scale:g}"
 
 
-class ClockGone(RuntimeError):
+class ClockGone(MonerosimError, RuntimeError):
     """The run's time keeper is gone (the launcher stopped or died): the agent must stop."""
 
 

@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from behaviours.base import Leaf
-from behaviours.registry import BUILTIN_MODULES, BehaviourRegistry, default_registry
+from behaviours.registry import BUILTIN_MODULES, BehaviourRegistry
 from lang.values import BB_PATH_PATTERN
 
-from .schema import ENGINE_NODES, NodeType
+from .schema import NodeType, engine_registry
 
 __all__ = ["MODULE_ORDER", "render_behaviours", "leaf_registry", "write_docs"]
 
@@ -68,15 +68,16 @@ Reading the tables:
 
 
 def leaf_registry(plugins: Iterable[str] = ()) -> BehaviourRegistry:
-    """Built-in leaves plus the plugin modules named (entry points are not loaded)."""
-    return default_registry(list(plugins), entry_points=False, reserved=ENGINE_NODES)
+    """The engine's node types, the built-in leaves and the plugin modules named (entry points
+    are not loaded)."""
+    return engine_registry(plugins, entry_points=False)
 
 
 def render_behaviours(registry: BehaviourRegistry | None = None) -> str:
     """The whole of docs/behaviours.md for `registry` (default: the built-in leaves)."""
     registry = registry if registry is not None else leaf_registry()
     modules: dict[str, list[tuple[str, type[Leaf]]]] = {}
-    for name, cls in registry.items():
+    for name, cls in registry.leaves():
         modules.setdefault(cls.__module__, []).append((name, cls))
     order = [m for m in MODULE_ORDER if m in modules]
     order += sorted(m for m in modules if m not in MODULE_ORDER)
@@ -91,7 +92,7 @@ def render_behaviours(registry: BehaviourRegistry | None = None) -> str:
     out.append("")
     for module in order:
         out += _module_section(module, modules[module])
-    out += _engine_nodes_section()
+    out += _engine_nodes_section(registry)
     return "\n".join(out).rstrip("\n") + "\n"
 
 
@@ -164,13 +165,14 @@ def _leaf_section(name: str, cls: type[Leaf]) -> list[str]:
     return out
 
 
-def _engine_nodes_section() -> list[str]:
+def _engine_nodes_section(registry: BehaviourRegistry) -> list[str]:
     out = ["## Composites, decorators and Subtree (engine)", "",
            "Not leaves, but listed here for completeness; [language.md](language.md) explains them. "
            "A composite takes `children:` (a non-empty list of nodes), a decorator `child:` (one node).", "",
            "| node | kind | parameters | what it returns |", "|---|---|---|---|"]
-    for name, nt in sorted(ENGINE_NODES.items(), key=lambda kv: (_KIND_ORDER[kv[1].kind], kv[0])):
-        out.append(f"| `{name}` | {nt.kind} | {_cell(_engine_params(nt))} | {_cell(nt.doc)} |")
+    engine_nodes = [NodeType.of(cls) for _name, cls in registry.control_nodes()]
+    for nt in sorted(engine_nodes, key=lambda nt: (_KIND_ORDER[nt.kind], nt.name)):
+        out.append(f"| `{nt.name}` | {nt.kind} | {_cell(_engine_params(nt))} | {_cell(nt.doc)} |")
     out.append("")
     return out
 

@@ -1,18 +1,20 @@
-"""The node catalogue (composites, decorators, Subtree + every registered leaf) and the JSON
-Schema built from it: the editor schema (`tree-runner schema`, docs/tree.schema.json) and one
-cached jsonschema validator per parameter schema for load-time checks.
+"""The node catalogue (every registered node type: the engine's composites, decorators and
+Subtree, and every leaf) and the JSON Schema built from it: the editor schema (`tree-runner
+schema`, docs/tree.schema.json) and one cached jsonschema validator per parameter schema for
+load-time checks.
 """
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterable
 
-from behaviours.base import Leaf, boolean, duration, integer, string
-from behaviours.registry import BehaviourRegistry, default_registry
+from behaviours.registry import BehaviourRegistry, default_registry, node_kind
 from lang.values import BB_REF_PATTERN, DISTRIBUTIONS, DURATION_PATTERN
 
-__all__ = ["NodeType", "ENGINE_NODES", "Catalogue", "TOP_LEVEL_KEYS", "PARAM_NAME_PATTERN"]
+from .nodes import CONTROL_NODES
+
+__all__ = ["NodeType", "Catalogue", "engine_registry", "TOP_LEVEL_KEYS", "PARAM_NAME_PATTERN"]
 
 PARAM_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 SCHEMA_ID = "https://monerosim.invalid/tree.schema.json"
@@ -21,7 +23,7 @@ TOP_LEVEL_KEYS = ("version", "role", "description", "params", "imports", "subtre
 
 @dataclass
 class NodeType:
-    """One YAML node type: what it is, its parameters, and (for leaves) its class."""
+    """One YAML node type as its class declares it: kind, summary, parameters, outputs."""
 
     name: str
     kind: str                      # "composite" | "decorator" | "subtree" | "leaf"
@@ -29,71 +31,34 @@ class NodeType:
     params: dict[str, dict] = field(default_factory=dict)
     required: tuple[str, ...] = ()
     shown: tuple[str, ...] = ()
-    leaf: type[Leaf] | None = None
+    cls: type | None = None        # the registered class: a Leaf or an engine.nodes.ControlNode
     outputs: dict[str, str] = field(default_factory=dict)
 
+    @classmethod
+    def of(cls, node_class: type) -> "NodeType":
+        """The node type a registered class declares."""
+        return cls(node_class.type_name(), node_kind(node_class), node_class.summary(),
+                   dict(node_class.PARAMS), tuple(node_class.REQUIRED), tuple(node_class.SHOWN),
+                   node_class, dict(node_class.OUTPUTS))
 
-def _engine_nodes() -> dict[str, NodeType]:
-    memory = boolean("true: resume at the running child; false: re-check earlier children every tick",
-                     default=True)
-    nodes = [
-        NodeType("Sequence", "composite", "Runs children in order; FAILURE at the first that fails, "
-                 "SUCCESS when all succeed.", {"memory": memory}, shown=("memory",)),
-        NodeType("Selector", "composite", "Runs children in order until one does not fail; FAILURE "
-                 "if all fail.", {"memory": memory}, shown=("memory",)),
-        NodeType("Parallel", "composite", "Ticks all children every tick; policy all: SUCCESS when "
-                 "all succeed, one: SUCCESS when one succeeds; FAILURE when any fails.",
-                 {"policy": string("all | one", enum=["all", "one"], default="all")}, shown=("policy",)),
-        NodeType("Repeat", "decorator", "Runs its child again each time it succeeds, `times` times "
-                 "(default forever); FAILURE as soon as the child fails.",
-                 {"times": integer("how many successful runs (default: forever)", minimum=1, random=False)},
-                 shown=("times",)),
-        NodeType("Retry", "decorator", "Runs its child again when it fails, up to `attempts` runs, "
-                 "waiting `delay` between; SUCCESS as soon as it succeeds.",
-                 {"attempts": integer("how many runs at most", minimum=1, random=False),
-                  "delay": duration("pause before each new attempt", default=0)},
-                 required=("attempts",), shown=("attempts", "delay")),
-        NodeType("Timeout", "decorator", "FAILURE (and the child is stopped) if the child is still "
-                 "RUNNING `after` the decorator started; otherwise the child's result.",
-                 {"after": duration("time limit on the engine clock")}, required=("after",),
-                 shown=("after",)),
-        NodeType("Inverter", "decorator", "SUCCESS <-> FAILURE; RUNNING stays RUNNING."),
-        NodeType("ForceSuccess", "decorator", "FAILURE becomes SUCCESS; RUNNING stays RUNNING."),
-        NodeType("ForceFailure", "decorator", "SUCCESS becomes FAILURE; RUNNING stays RUNNING."),
-        NodeType("Once", "decorator", "Runs its child until it has succeeded once (until: success) "
-                 "or finished once (until: completion); afterwards returns that result without "
-                 "ticking it.", {"until": string("success | completion",
-                                                  enum=["success", "completion"], default="success")},
-                 shown=("until",)),
-        NodeType("RateLimit", "decorator", "Starts its child at most once per `every`. When too "
-                 "early: RUNNING until the next slot (when_limited: wait) or FAILURE (fail).",
-                 {"every": duration("minimum time between two starts of the child"),
-                  "when_limited": string("wait | fail", enum=["wait", "fail"], default="wait")},
-                 required=("every",), shown=("every", "when_limited")),
-        NodeType("Subtree", "subtree", "Inserts a named subtree: `use: name` (this file), "
-                 "`alias.name` or `alias.root` (an imported file); `with:` overrides its params.",
-                 {"use": {"type": "string", "description": "name, alias.name or alias.root",
-                          "x-ref": False},
-                  "with": {"type": "object", "description": "parameter overrides for this use",
-                           "x-ref": False}},
-                 required=("use",), shown=("use",)),
-    ]
-    return {n.name: n for n in nodes}
+    @property
+    def leaf(self) -> type | None:
+        """The Leaf class of a leaf type; None for the engine's node types."""
+        return self.cls if self.kind == "leaf" else None
 
 
-ENGINE_NODES = _engine_nodes()
+def engine_registry(plugins: Iterable[str] = (), *, entry_points: bool = True) -> BehaviourRegistry:
+    """The engine's node types, the built-in leaves, entry-point plugins (unless
+    `entry_points` is false) and the plugin modules named."""
+    return default_registry(list(plugins), entry_points=entry_points, control_nodes=CONTROL_NODES)
 
 
 class Catalogue:
-    """Every node type the language knows, from the engine plus a behaviour registry."""
+    """Every node type the language knows, from a registry (default: engine_registry())."""
 
     def __init__(self, registry: BehaviourRegistry | None = None):
-        self.registry = registry if registry is not None else default_registry(reserved=ENGINE_NODES)
-        self.types: dict[str, NodeType] = dict(ENGINE_NODES)
-        for name, cls in self.registry.items():
-            self.types[name] = NodeType(
-                name, "leaf", cls.summary(), dict(cls.PARAMS), tuple(cls.REQUIRED),
-                tuple(cls.SHOWN), cls, dict(cls.OUTPUTS))
+        self.registry = registry if registry is not None else engine_registry()
+        self.types: dict[str, NodeType] = {name: NodeType.of(c) for name, c in self.registry.items()}
         self._validators: dict[str, Any] = {}
         self._schema: dict | None = None
 
@@ -135,32 +100,7 @@ class Catalogue:
             "node": {"anyOf": [{"$ref": f"#/$defs/node_{n}"} for n in sorted(self.types)]},
         }
         for name, nt in sorted(self.types.items()):
-            props: dict[str, Any] = {"name": {"type": "string", "description": "node name (journals, renderings)"}}
-            for pname, pschema in nt.params.items():
-                props[pname] = _editor_param(pschema)
-            if nt.kind == "composite":
-                props["children"] = {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/node"}}
-            elif nt.kind == "decorator":
-                props["child"] = {"$ref": "#/$defs/node"}
-            required = list(nt.required) + (["children"] if nt.kind == "composite" else []) \
-                + (["child"] if nt.kind == "decorator" else [])
-            body: dict[str, Any] = {"type": "object" if required else ["object", "null"],
-                                    "properties": props, "additionalProperties": False}
-            if required:
-                body["required"] = required
-            description = nt.doc
-            if nt.outputs:
-                description += " Writes: " + "; ".join(f"{p} <- {what}" for p, what in nt.outputs.items())
-            defs[f"node_{name}"] = {
-                "type": "object", "description": description, "properties": {name: body},
-                "required": [name], "additionalProperties": False,
-            }
-            if nt.kind == "leaf":
-                defs[f"node_{name}"]["x-kind"] = "leaf"
-                if nt.outputs:
-                    defs[f"node_{name}"]["x-outputs"] = dict(nt.outputs)
-                if nt.leaf is not None and nt.leaf.RPC:
-                    defs[f"node_{name}"]["x-rpc"] = list(nt.leaf.RPC)
+            defs[f"node_{name}"] = _node_schema(nt)
         return {
             "$schema": "https://json-schema.org/draft/2020-12/schema",
             "$id": SCHEMA_ID,
@@ -184,6 +124,35 @@ class Catalogue:
             "additionalProperties": False,
             "$defs": defs,
         }
+
+
+def _node_schema(nt: NodeType) -> dict:
+    """The editor schema of one node type: `{Type: {params..., children:/child:}}`."""
+    props: dict[str, Any] = {"name": {"type": "string", "description": "node name (journals, renderings)"}}
+    for pname, pschema in nt.params.items():
+        props[pname] = _editor_param(pschema)
+    if nt.kind == "composite":
+        props["children"] = {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/node"}}
+    elif nt.kind == "decorator":
+        props["child"] = {"$ref": "#/$defs/node"}
+    required = list(nt.required) + (["children"] if nt.kind == "composite" else []) \
+        + (["child"] if nt.kind == "decorator" else [])
+    body: dict[str, Any] = {"type": "object" if required else ["object", "null"],
+                            "properties": props, "additionalProperties": False}
+    if required:
+        body["required"] = required
+    description = nt.doc
+    if nt.outputs:
+        description += " Writes: " + "; ".join(f"{p} <- {what}" for p, what in nt.outputs.items())
+    out = {"type": "object", "description": description, "properties": {nt.name: body},
+           "required": [nt.name], "additionalProperties": False}
+    if nt.kind == "leaf":
+        out["x-kind"] = "leaf"
+        if nt.outputs:
+            out["x-outputs"] = dict(nt.outputs)
+        if nt.cls.RPC:
+            out["x-rpc"] = list(nt.cls.RPC)
+    return out
 
 
 def _editor_param(pschema: dict) -> dict:

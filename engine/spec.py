@@ -4,9 +4,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from lang.values import BlackboardRef, Distribution
-
 from lang.errors import Problem, did_you_mean
+from lang.values import refs_in
+
 from .schema import Catalogue
 
 __all__ = ["Node", "Tree", "unwritten_keys"]
@@ -62,14 +62,14 @@ def unwritten_keys(root: Node, cat: Catalogue) -> list[Problem]:
         if nt.kind != "leaf":
             continue
         written.update(str(node.params[p]) for p in nt.outputs if node.params.get(p))
-        inputs = nt.leaf.INPUTS if nt.leaf is not None else ()
+        inputs = nt.cls.INPUTS
         for pname, value in node.params.items():
             if pname in nt.outputs:
                 continue
             if pname in inputs and isinstance(value, str):
                 reads.append((node, pname, value.split(".")[0]))
             else:
-                reads.extend((node, pname, ref.key) for ref in _refs_in(value))
+                reads.extend((node, pname, ref.key) for ref in refs_in(value))
     warnings = []
     for node, pname, key in reads:
         if key not in written:
@@ -79,15 +79,3 @@ def unwritten_keys(root: Node, cat: Catalogue) -> list[Problem]:
                                     f"warning: no node of this tree writes blackboard key {key!r}{hint}"))
     return sorted(set(warnings))
 
-
-def _refs_in(value: Any):
-    if isinstance(value, BlackboardRef):
-        yield value
-    elif isinstance(value, Distribution):
-        yield from _refs_in(value.args)
-    elif isinstance(value, dict):
-        for v in value.values():
-            yield from _refs_in(v)
-    elif isinstance(value, list):
-        for v in value:
-            yield from _refs_in(v)

@@ -7,11 +7,11 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterator
 
 __all__ = [
     "DURATION_PATTERN", "DurationError", "parse_duration", "format_duration",
-    "BlackboardRef", "BB_KEY_PATTERN", "BB_REF_PATTERN", "BB_PATH_PATTERN", "parse_ref",
+    "BlackboardRef", "BB_KEY_PATTERN", "BB_REF_PATTERN", "BB_PATH_PATTERN", "parse_ref", "refs_in",
     "Distribution", "DistributionError", "DISTRIBUTIONS", "make_distribution",
 ]
 
@@ -300,3 +300,18 @@ def make_distribution(kind: str, args: dict) -> Distribution:
         elif rule == "list" and not isinstance(value, list):
             raise DistributionError(f"{kind}: {field} must be a list, got {value!r}")
     return cls(**args)
+
+
+def refs_in(value: Any) -> Iterator[BlackboardRef]:
+    """Every blackboard reference in a parameter value: itself, or inside a distribution's
+    arguments, a mapping's values or a list's items."""
+    if isinstance(value, BlackboardRef):
+        yield value
+    elif isinstance(value, Distribution):
+        yield from refs_in(value.args)
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from refs_in(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from refs_in(v)

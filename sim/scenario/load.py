@@ -163,14 +163,14 @@ class Scenario:
     def _tree_problems(self, group: Group, params: dict, loaded: list | None = None) -> list[Problem]:
         """Problems loading `group`'s tree with `params`; the tree goes to `loaded` if given."""
         from behaviours.registry import RegistryError
-        from engine.language import load_tree
+        from engine import Factory
         from sim.scenario.wiring import Loaded
         gpath = ("groups", group.position)
         try:
-            catalogue = _catalogue(group.plugins)
-            tree = load_tree(group.tree, params, catalogue=catalogue)
+            factory = Factory.for_plugins(group.plugins)
+            tree = factory.load(group.tree, params)
             if loaded is not None:
-                loaded.append(Loaded(group, params, tree, catalogue))
+                loaded.append(Loaded(group, params, tree, factory.catalogue))
         except RegistryError as exc:
             return [self.doc.problem(gpath + ("plugins",), str(exc))]
         except LoadError as exc:
@@ -196,19 +196,6 @@ def _extremes(draws: dict[str, list]) -> dict[str, tuple[int, ...]]:
         if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
             out[name] = (values.index(min(values)), values.index(max(values)))
     return out
-
-
-_CATALOGUES: dict[tuple, Any] = {}
-
-
-def _catalogue(plugins: tuple[str, ...]):
-    from behaviours.registry import default_registry
-    from engine.language import default_catalogue
-    from engine.schema import ENGINE_NODES, Catalogue
-    if plugins not in _CATALOGUES:
-        _CATALOGUES[plugins] = (Catalogue(default_registry(plugins, reserved=ENGINE_NODES))
-                                if plugins else default_catalogue())
-    return _CATALOGUES[plugins]
 
 
 def encode_param(value: Any) -> str:

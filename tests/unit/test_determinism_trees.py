@@ -16,8 +16,8 @@ import pytest
 import ipc
 from behaviours.base import AgentContext, MemoryJournal
 from engine.clock import VirtualClock
-from engine.language import default_catalogue, load_tree
-from engine.runner import Agent, make_rng
+from engine import Factory
+from engine.runner import make_rng
 
 REPO = Path(__file__).resolve().parents[2]
 ADDRESS = "4" + "A" * 94
@@ -123,14 +123,14 @@ def shared_world(root: Path) -> Path:
 def decisions(tmp_path: Path, tree: str, agent: str, seed: int) -> list[dict]:
     root = tmp_path / f"{tree}-{agent}-{seed}-{len(list(tmp_path.iterdir()))}"
     shared = shared_world(root)
-    cat = default_catalogue()
-    loaded = load_tree(REPO / "trees" / f"{tree}.yaml", catalogue=cat)
+    factory = Factory.for_plugins()
+    loaded = factory.load(REPO / "trees" / f"{tree}.yaml")
     clock = VirtualClock()
     chain = FakeChain(height=1)
     ctx = AgentContext(agent, role=loaded.role, clock=clock, rng=make_rng(seed, agent),
                        journal=MemoryJournal(clock.now, agent), shared_dir=shared,
                        daemon=FakeDaemon(chain), wallet=FakeWallet(agent))
-    Agent(loaded, ctx, clock, cat, seed=seed).run(until=clock.now() + 6 * 3600, max_ticks=3000)
+    factory.agent(loaded, ctx, clock, seed=seed).run(until=clock.now() + 6 * 3600, max_ticks=3000)
     py_trees.blackboard.Blackboard.storage.clear()
     return [{k: v for k, v in r.items() if k != "tree"} for r in ctx.journal.records]
 

@@ -38,7 +38,7 @@ def test_every_built_in_leaf_is_documented_with_its_declarations():
     text = render_behaviours()
     registry = leaf_registry()
     assert len(registry) > 0
-    for name, cls in registry.items():
+    for name, cls in registry.leaves():
         section = text.split(f"\n### {name}\n", 1)[1].split("\n### ", 1)[0].split("\n## ", 1)[0]
         for pname in cls.PARAMS:
             assert f"| `{pname}` |" in section, f"{name}: parameter {pname} missing"

@@ -10,22 +10,20 @@ import ipc
 from behaviours.base import AgentContext
 from engine import runner as runner_module
 from engine.clock import SHADOW_EPOCH, VirtualClock
-from engine.language import default_catalogue, load_tree
-from engine.runner import Agent, make_rng
-from engine.schema import ENGINE_NODES, Catalogue
-from behaviours.registry import default_registry
+from engine import Factory
+from engine.runner import make_rng
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-def make_agent(tmp_path, text, *, agent_id="a1", seed=1, catalogue=None, journal=None, idle=5.0, params=None):
+def make_agent(tmp_path, text, *, agent_id="a1", seed=1, factory=None, journal=None, idle=5.0, params=None):
     path = tmp_path / "tree.yaml"
     path.write_text(textwrap.dedent(text))
-    cat = catalogue or default_catalogue()
-    tree = load_tree(path, params, catalogue=cat)
+    factory = factory or Factory.for_plugins()
+    tree = factory.load(path, params)
     clock = VirtualClock()
     ctx = AgentContext(agent_id, clock=clock, rng=make_rng(seed, agent_id), journal=journal)
-    return Agent(tree, ctx, clock, cat, idle=idle, seed=seed)
+    return factory.agent(tree, ctx, clock, idle=idle, seed=seed)
 
 
 @pytest.fixture(autouse=True)
@@ -50,8 +48,8 @@ def test_five_minute_wait_costs_at_most_three_ticks(tmp_path):
 
 def test_running_leaf_without_wake_sleeps_the_idle_period(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(REPO / "tests" / "engine"))
-    cat = Catalogue(default_registry(["plugin_leaves"], entry_points=False, reserved=ENGINE_NODES))
-    agent = make_agent(tmp_path, "root:\n  ShutdownProbe: {}\n", catalogue=cat, idle=7.0)
+    plugins = Factory.for_plugins(["plugin_leaves"], entry_points=False)
+    agent = make_agent(tmp_path, "root:\n  ShutdownProbe: {}\n", factory=plugins, idle=7.0)
     agent.run(until=SHADOW_EPOCH + 70)
     assert agent.ticks == 11 and agent.stop_reason == "until"
 
@@ -151,14 +149,14 @@ def test_once_runs_child_until_success_then_bounces(tmp_path):
 
 def test_a_leaf_that_raises_fails_and_the_agent_lives(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(REPO / "tests" / "engine"))
-    cat = Catalogue(default_registry(["plugin_leaves"], entry_points=False, reserved=ENGINE_NODES))
+    plugins = Factory.for_plugins(["plugin_leaves"], entry_points=False)
     agent = make_agent(tmp_path, """\
         root:
           Selector:
             children:
               - Explode: {name: bomb}
               - RecordEvent: {event: survived}
-        """, catalogue=cat)
+        """, factory=plugins)
     assert agent.run() == Status.SUCCESS
     failed = [r for r in agent.ctx.journal.records if r["event"] == "leaf_failed"]
     assert failed and failed[0]["node"] == "bomb" and failed[0]["message"] == "boom"
@@ -174,10 +172,10 @@ def test_busy_tree_never_spins_without_sleeping(tmp_path):
 
 def test_journal_brackets_the_run_and_shutdown_runs_hooks(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(REPO / "tests" / "engine"))
-    cat = Catalogue(default_registry(["plugin_leaves"], entry_points=False, reserved=ENGINE_NODES))
+    plugins = Factory.for_plugins(["plugin_leaves"], entry_points=False)
     path = ipc.journal_path(tmp_path / "journals", "a1")
     journal = ipc.JournalWriter(path, clock=lambda: 0.0, agent="a1")
-    agent = make_agent(tmp_path, "root:\n  ShutdownProbe: {label: x}\n", catalogue=cat, journal=journal)
+    agent = make_agent(tmp_path, "root:\n  ShutdownProbe: {label: x}\n", factory=plugins, journal=journal)
     agent.run(max_ticks=3)
     records = ipc.read_journal(path)
     assert [r["event"] for r in records] == ["agent_started", "agent_stopped", "probe_shutdown"]
@@ -186,11 +184,11 @@ def test_journal_brackets_the_run_and_shutdown_runs_hooks(tmp_path, monkeypatch)
 
 
 def run_user_like(seed, agent_id="user-1", hours=24):
-    cat = default_catalogue()
-    tree = load_tree(REPO / "tests" / "trees" / "valid" / "user-like.yaml", catalogue=cat)
+    factory = Factory.for_plugins()
+    tree = factory.load(REPO / "tests" / "trees" / "valid" / "user-like.yaml")
     clock = VirtualClock()
     ctx = AgentContext(agent_id, clock=clock, rng=make_rng(seed, agent_id))
-    agent = Agent(tree, ctx, clock, cat, seed=seed)
+    agent = factory.agent(tree, ctx, clock, seed=seed)
     try:
         agent.run(until=SHADOW_EPOCH + hours * 3600)
     finally:

@@ -8,11 +8,9 @@ import py_trees
 import pytest
 
 from behaviours.base import AgentContext, MemoryJournal
-from behaviours.registry import default_registry
 from engine.clock import VirtualClock
-from engine.language import load_tree
-from engine.runner import Agent, make_rng
-from engine.schema import Catalogue
+from engine import Factory
+from engine.runner import make_rng
 from engine.state import AgentState
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "engine"))
@@ -41,11 +39,11 @@ def clean_blackboard():
 def run_once(tmp_path, state_dir):
     path = tmp_path / "tree.yaml"
     path.write_text(textwrap.dedent(TREE))
-    cat = Catalogue(default_registry(["plugin_leaves"], entry_points=False))
-    tree = load_tree(path, catalogue=cat)
+    factory = Factory.for_plugins(["plugin_leaves"], entry_points=False)
+    tree = factory.load(path)
     clock = VirtualClock()
     ctx = AgentContext("keeper", clock=clock, rng=make_rng(1, "keeper"), journal=MemoryJournal(clock.now))
-    agent = Agent(tree, ctx, clock, cat, state=AgentState(state_dir, "keeper"))
+    agent = factory.agent(tree, ctx, clock, state=AgentState(state_dir, "keeper"))
     agent.run()
     value = ctx.get("tally")
     py_trees.blackboard.Blackboard.storage.clear()

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from lang.errors import LoadError
-from engine.language import load_tree
+from engine import Factory
 
 REPO = Path(__file__).resolve().parents[2]
 CORPUS = REPO / "tests" / "trees" / "malformed"
@@ -91,7 +91,7 @@ def test_malformed_tree_reports_position_and_message(name, monkeypatch):
     monkeypatch.chdir(REPO)
     line, col, path, message = EXPECTED[name]
     with pytest.raises(LoadError) as caught:
-        load_tree(Path("tests/trees/malformed") / name)
+        Factory.for_plugins().load(Path("tests/trees/malformed") / name)
     first = caught.value.problems[0]
     assert (first.line, first.col, first.path, first.message) == (line, col, path, message)
 

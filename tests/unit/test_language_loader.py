@@ -6,8 +6,10 @@ import pytest
 
 from lang.values import BlackboardRef, DurationError, parse_duration, parse_ref
 from lang.errors import LoadError
-from engine.language import load_tree
+from engine import Factory
 from lang.yamlload import load_text, parse_value
+
+FACTORY = Factory.for_plugins()
 
 
 def write(tmp_path, name, text):
@@ -90,7 +92,7 @@ def test_whole_param_keeps_type_and_embedded_param_becomes_text(tmp_path):
             child:
               RecordEvent: {event: paid, fields: {note: "to ${who} x${n}", cost: "$${n}"}}
         """)
-    root = load_tree(path).root
+    root = FACTORY.load(path).root
     assert root.params["times"] == 3
     assert root.children[0].params["fields"] == {"note": "to shop-1 x3", "cost": "${n}"}
 
@@ -115,21 +117,21 @@ def test_parameter_precedence_default_with_override(tmp_path):
               - Subtree: {use: common.note, with: {label: "${label}"}}
         """)
     labels = lambda tree: [n.params["fields"]["label"] for n in tree.root.walk() if n.type == "RecordEvent"]
-    assert labels(load_tree(path)) == ["lib-default", "tree-default"]
-    assert labels(load_tree(path, {"label": "agent"})) == ["lib-default", "agent"]
+    assert labels(FACTORY.load(path)) == ["lib-default", "tree-default"]
+    assert labels(FACTORY.load(path, {"label": "agent"})) == ["lib-default", "agent"]
 
 
 def test_unknown_override_is_an_error_with_suggestion(tmp_path):
     path = write(tmp_path, "t.yaml", "params:\n  tx_interval: 5m\nroot:\n  Succeed:\n")
     with pytest.raises(LoadError) as caught:
-        load_tree(path, {"tx_intervl": "1m"})
+        FACTORY.load(path, {"tx_intervl": "1m"})
     assert caught.value.problems[0].message == \
         "--param tx_intervl: the tree has no parameter 'tx_intervl' (did you mean 'tx_interval'?)"
 
 
 def test_override_with_distribution_and_durations_inside(tmp_path):
     path = write(tmp_path, "t.yaml", "params:\n  d: 5m\nroot:\n  Wait: {duration: '${d}'}\n")
-    wait = load_tree(path, {"d": parse_value("{exponential: {mean: 2m, max: 1h}}")}).root
+    wait = FACTORY.load(path, {"d": parse_value("{exponential: {mean: 2m, max: 1h}}")}).root
     dist = wait.params["duration"]
     assert dist.kind == "exponential" and dist.args == {"mean": 120.0, "max": 3600.0}
 
@@ -145,7 +147,7 @@ def test_distribution_forms(tmp_path):
               - Wait: {duration: {normal: {mean: 1m, stddev: 10s, min: 0}}}
               - SetValue: {key: k, value: {bernoulli: {p: 0.25}}}
         """)
-    kids = load_tree(path).root.children
+    kids = FACTORY.load(path).root.children
     assert kids[0].params["duration"].args == {"values": [1.0, 120.0]}
     assert kids[1].params["duration"].args == {"values": [1.0, 2.0], "weights": [1, 3]}
     assert kids[2].params["duration"].args == {"value": 90.0}
@@ -155,7 +157,7 @@ def test_distribution_forms(tmp_path):
 
 def test_references_become_objects_and_outputs_stay_names(tmp_path):
     path = write(tmp_path, "t.yaml", "root:\n  SetValue: {key: copy, value: '{shop.address}'}\n")
-    node = load_tree(path).root
+    node = FACTORY.load(path).root
     assert node.params == {"key": "copy", "value": BlackboardRef("shop", ("address",))}
 
 
@@ -169,7 +171,7 @@ def test_every_problem_is_reported_at_once(tmp_path):
               - Repeat: {times: 0, child: {Succeed: }}
         """)
     with pytest.raises(LoadError) as caught:
-        load_tree(path)
+        FACTORY.load(path)
     lines = [(p.line, p.message) for p in caught.value.problems]
     assert lines == [(4, "unknown node type 'Wiat' (did you mean 'Wait'?)"),
                      (5, "bad duration '5 minutes' (write 5m)"),
@@ -180,7 +182,7 @@ def test_default_names_and_positions(tmp_path):
     write(tmp_path, "sub/lib.yaml", "subtrees:\n  s:\n    Succeed:\n")
     path = write(tmp_path, "t.yaml", "imports:\n  lib: sub/lib.yaml\nroot:\n  Sequence:\n    name: main\n"
                                      "    children:\n      - Fail:\n      - Subtree: {use: lib.s}\n")
-    root = load_tree(path).root
+    root = FACTORY.load(path).root
     assert root.name == "main"
     assert [n.name for n in root.walk()] == ["main", "Fail@7", "lib.s", "Succeed@lib.yaml:3"]
     assert root.children[0].line == 7 and root.children[0].col == 9
@@ -191,13 +193,13 @@ def test_imported_root_and_shared_import(tmp_path):
     write(tmp_path, "b.yaml", "imports:\n  a: a.yaml\nsubtrees:\n  s:\n    Subtree: {use: a.root}\n")
     path = write(tmp_path, "t.yaml", "imports:\n  a: a.yaml\n  b: b.yaml\nroot:\n  Sequence:\n    children:\n"
                                      "      - Subtree: {use: a.root}\n      - Subtree: {use: b.s}\n")
-    types = [n.type for n in load_tree(path).root.walk()]
+    types = [n.type for n in FACTORY.load(path).root.walk()]
     assert types == ["Sequence", "Subtree", "Succeed", "Subtree", "Subtree", "Succeed"]
 
 
 def test_extension_keys_hold_anchors(tmp_path):
     path = write(tmp_path, "t.yaml", "x-pause: &pause 5s\nroot:\n  Wait: {duration: *pause}\n")
-    assert load_tree(path).root.params["duration"] == 5.0
+    assert FACTORY.load(path).root.params["duration"] == 5.0
 
 
 def test_reading_a_key_nobody_writes_is_a_warning_with_suggestion(tmp_path):
@@ -209,7 +211,7 @@ def test_reading_a_key_nobody_writes_is_a_warning_with_suggestion(tmp_path):
               - RecordEvent: {event: e, fields: {to: "{shpo.address}", ok: "{shop}"}}
               - CheckValue: {key: shop.address, exists: true}
         """)
-    tree = load_tree(path)
+    tree = FACTORY.load(path)
     assert [(w.line, w.path, w.message) for w in tree.warnings] == [
         (5, "root.Sequence.children[1].RecordEvent.fields",
          "warning: no node of this tree writes blackboard key 'shpo' (did you mean 'shop'?)")]

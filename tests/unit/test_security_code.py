@@ -78,10 +78,10 @@ TREE_PLACES = ("leaf-param", "param-default", "key", "code-reference", "code-def
 
 @pytest.mark.parametrize("where", TREE_PLACES)
 def test_tree_loader_refuses_code(tmp_path, where):
-    from engine.language import load_tree
+    from engine import Factory
     marker = tmp_path / "marker"
     with pytest.raises(LoadError) as caught:
-        load_tree(_tree(tmp_path, marker, where))
+        Factory.for_plugins().load(_tree(tmp_path, marker, where))
     assert re.match(r"^.+:\d+:\d+: ", str(caught.value))
     assert not marker.exists()
 
