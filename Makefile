@@ -52,6 +52,7 @@ docs: deps
 	@for t in $(ROLE_TREES); do $(VENV)/bin/tree-runner render trees/$$t.yaml -o docs/trees/$$t.svg || exit 1; done
 	@$(VENV)/bin/tree-runner docs -o docs/behaviours.md && echo docs/behaviours.md
 	@$(VENV)/bin/monerosim schema --markdown -o docs/scenario.md && echo docs/scenario.md
+	@$(PY) -m lang.events -o docs/journal.md && echo docs/journal.md
 	@echo "docs/trees/{$$(echo $(ROLE_TREES) | tr ' ' ,)}.svg"
 
 # The editor schemas follow the leaf registry and sim/scenario/schema.py; a test checks they are current.

@@ -19,6 +19,7 @@ import py_trees
 from py_trees.common import Access, Status
 
 from .context import AgentContext, MemoryJournal, MissingEndpoint
+from lang import events
 from lang.params import anything, boolean, duration, integer, key, mapping, number, path_key, string
 from lang.values import BlackboardRef, Distribution, parse_duration, refs_in
 
@@ -174,11 +175,11 @@ class Leaf(py_trees.behaviour.Behaviour):
         rpc_error = _rpc_error_class()
         fields: dict[str, Any] = {"node": self.name, "type": self.type_name()}
         if rpc_error is not None and isinstance(exc, rpc_error):
-            event = "rpc_failed"
+            event = events.RPC_FAILED
             fields.update(method=getattr(exc, "method", None), code=getattr(exc, "code", None),
                           error=type(exc).__name__, message=getattr(exc, "message", str(exc)))
         else:
-            event = "leaf_failed"
+            event = events.LEAF_FAILED
             fields.update(error=type(exc).__name__, message=str(exc))
             code = getattr(exc, "code", None)
             if isinstance(code, int):
@@ -258,8 +259,11 @@ class Leaf(py_trees.behaviour.Behaviour):
         return self.wake_at(self.ctx.now() + seconds)
 
     def record(self, event: str, /, **fields: Any) -> dict:
-        """Append a domain event to the agent's journal."""
-        return self.ctx.record(event, **fields)
+        """Append a domain event to the agent's journal: a built-in leaf's must be declared in
+        lang.events; a plugin's leaf may also write events of its own (`ctx.record_own`)."""
+        if type(self).__module__.partition(".")[0] == "behaviours":
+            return self.ctx.record(event, **fields)
+        return self.ctx.record_own(event, **fields)
 
     def shutdown(self) -> None:  # noqa: B027 - optional hook
         """Called once when the agent stops (SIGTERM/SIGINT or end of tree): release resources."""

@@ -13,6 +13,7 @@ from typing import Any, Callable
 
 import py_trees
 
+from lang import events
 from lang.values import BlackboardRef
 
 __all__ = ["AgentContext", "MemoryJournal", "MissingEndpoint"]
@@ -105,7 +106,20 @@ class AgentContext:
 
     # journal
     def record(self, event: str, /, **fields: Any) -> dict:
-        """Append `event` with `fields` to this agent's journal and return the record."""
+        """Append the declared `event` (lang.events) with `fields` to this agent's journal and
+        return the record; raises UndeclaredEvent, writing nothing, for an undeclared event, a
+        missing field or a foreign one."""
+        return self._append(event, fields, own=False)
+
+    def record_own(self, event: str, /, **fields: Any) -> dict:
+        """Append an event of the tree's or a plugin's own and return the record; raises
+        UndeclaredEvent when it reuses a declared name with a field that event does not have."""
+        return self._append(event, fields, own=True)
+
+    def _append(self, event: str, fields: dict, own: bool) -> dict:
+        wrong = events.problem(event, fields, own=own)
+        if wrong is not None:
+            raise events.UndeclaredEvent(wrong)
         return self.journal.append(event, **fields)
 
     # shared files and RPC clients, built on first use
@@ -142,7 +156,7 @@ class AgentContext:
             from rpc_client import WalletClient
             self._wallet = WalletClient(
                 self.wallet_url, timeout=self.rpc_timeout, auth=self.wallet_auth, reopen=True,
-                on_reopen=lambda name: self.record("wallet_reopened", wallet=name))
+                on_reopen=lambda name: self.record(events.WALLET_REOPENED, wallet=name))
         return self._wallet
 
     # blackboard

@@ -121,10 +121,12 @@ class CheckValue(Leaf):
 
 
 class RecordEvent(Leaf):
-    """Append `event` with `fields` to the agent's journal.
+    """Append `event` with `fields` to the agent's journal: an event of the tree's own.
 
     Returns SUCCESS. Field values may be "{key}" references, read when the leaf runs, and
-    distributions, drawn when it runs.
+    distributions, drawn when it runs. A name the project journals itself (docs/journal.md)
+    keeps its meaning: it may be written only with fields that event has; a field it lacks
+    makes the leaf FAILURE (journaled `leaf_failed`) and writes nothing.
     """
 
     PARAMS = {
@@ -135,5 +137,5 @@ class RecordEvent(Leaf):
     SHOWN = ("event",)
 
     def update(self) -> Status:
-        self.record(self.args.event, **self.args.fields)
+        self.ctx.record_own(self.args.event, **self.args.fields)
         return Status.SUCCESS

@@ -5,6 +5,7 @@ from rpc_client import TransportError
 
 from .base import Leaf, Status, duration, integer, key
 from .waiting import WAIT_PARAMS, WaitingLeaf
+from lang.events import DAEMON_WAITING
 
 __all__ = ["WaitForDaemon", "AwaitHeight"]
 
@@ -33,7 +34,7 @@ class WaitForDaemon(Leaf):
             info = self.ctx.daemon.get_info()
         except TransportError as exc:
             if self.attempts == 1:
-                self.record("daemon_waiting", error=type(exc).__name__)
+                self.record(DAEMON_WAITING, error=type(exc).__name__)
             return self.wake_in(self.args.poll)
         self.write("output", info)
         return Status.SUCCESS

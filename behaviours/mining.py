@@ -6,6 +6,7 @@ import ipc
 from .base import LOOKS_UP, Leaf, Status, duration, integer, key, string
 from .waiting import WAIT_PARAMS, WaitingLeaf
 from .peers import ROLE, weighted_pick
+from lang.events import BLOCK_LATE, BLOCK_MINED, BOOTSTRAP_MINED, SIGNAL_ISSUED
 
 __all__ = ["Bootstrap", "EmitMiningSignal", "AwaitBlock", "AwaitMiningSignal", "GenerateBlocks"]
 
@@ -66,7 +67,7 @@ class Bootstrap(Leaf):
             run += 1
         mined = daemon.generateblocks(run, pool["address"])
         del self.plan[:run]
-        self.record("bootstrap_mined", pool=pool["agent"], blocks=run, height=mined["height"])
+        self.record(BOOTSTRAP_MINED, pool=pool["agent"], blocks=run, height=mined["height"])
         if self.plan:
             return self.wake_in(0)
         return Status.SUCCESS
@@ -110,7 +111,7 @@ class EmitMiningSignal(Leaf):
         signal = ipc.write_mining_signal(self.ctx.shared_dir, seq=seq, pool=pool,
                                          blocks=self.args.blocks, issued_at=self.now(),
                                          height=height)
-        self.record("signal_issued", seq=seq, pool=pool, blocks=self.args.blocks, height=height)
+        self.record(SIGNAL_ISSUED, seq=seq, pool=pool, blocks=self.args.blocks, height=height)
         self.write("output", signal)
         return Status.SUCCESS
 
@@ -140,7 +141,7 @@ class AwaitBlock(Leaf):
         if self.ctx.daemon.get_block_count() >= self.signal["height"] + self.signal["blocks"]:
             return Status.SUCCESS
         if self.now() >= self.deadline:
-            self.record("block_late", seq=self.signal["seq"], pool=self.signal["pool"])
+            self.record(BLOCK_LATE, seq=self.signal["seq"], pool=self.signal["pool"])
             return Status.FAILURE
         return self.wake_at(min(self.deadline, self.now() + self.args.poll))
 
@@ -193,6 +194,6 @@ class GenerateBlocks(Leaf):
         signal = self.read(self.args.signal) if self.args.get("signal") else None
         blocks = signal["blocks"] if signal else self.args.blocks
         mined = self.ctx.daemon.generateblocks(blocks, self.args.to)
-        self.record("block_mined", seq=signal["seq"] if signal else None, blocks=blocks,
+        self.record(BLOCK_MINED, seq=signal["seq"] if signal else None, blocks=blocks,
                     height=mined["height"], hash=mined["blocks"][-1])
         return Status.SUCCESS

@@ -8,6 +8,7 @@ from rpc_client import MAX_DESTINATIONS, JsonRpcError, TransportError, round_to_
 
 from .base import LOOKS_UP, Leaf, Status, anything, boolean, integer, key, number, string
 from .peers import ROLE
+from lang.events import ORDER_PLACED, PAYMENT_FAILED, PAYMENT_SENT, PEERS_FUNDED
 
 __all__ = ["SendTx", "RecoverOrders", "FundPeers"]
 
@@ -64,14 +65,14 @@ class SendTx(Leaf):
         if self.destination is None:
             made = wallet.make_integrated_address(self.payment_id, self.address)
             self.destination = made["integrated_address"]
-            self.record("order_placed", **order)
+            self.record(ORDER_PLACED, **order)
             self._order_book().append("order_placed", **order)
             return self.wake_in(0)
         try:
             sent = wallet.transfer([(self.destination, self.amount)],
                                    priority=self.args.priority)
         except JsonRpcError as exc:
-            self.record("payment_failed", **order, code=exc.code, error=type(exc).__name__)
+            self.record(PAYMENT_FAILED, **order, code=exc.code, error=type(exc).__name__)
             if self.payment_id:
                 self._order_book().append("order_cancelled", payment_id=self.payment_id,
                                           code=exc.code)
@@ -81,7 +82,7 @@ class SendTx(Leaf):
                 self.unsettled = order
             raise
         payment = {**order, "fee": sent["fee"], "txid": sent["tx_hash"]}
-        self.record("payment_sent", **payment)
+        self.record(PAYMENT_SENT, **payment)
         if self.payment_id:
             self._order_book().append("order_paid", payment_id=self.payment_id,
                                       txid=sent["tx_hash"], fee=sent["fee"])
@@ -156,11 +157,11 @@ def settle_orders(leaf: Leaf, orders: list[dict], transfers: dict, book) -> None
         if paid is not None:
             book.append("order_paid", payment_id=order["payment_id"],
                         txid=paid["txid"], fee=paid.get("fee"))
-            leaf.record("payment_sent", **fields, fee=paid.get("fee"),
+            leaf.record(PAYMENT_SENT, **fields, fee=paid.get("fee"),
                         txid=paid["txid"], recovered=True)
         else:
             book.append("order_cancelled", payment_id=order["payment_id"], reason="lost")
-            leaf.record("payment_failed", **fields, code=None, error="lost", recovered=True)
+            leaf.record(PAYMENT_FAILED, **fields, code=None, error="lost", recovered=True)
 
 
 class FundPeers(Leaf):
@@ -208,7 +209,7 @@ class FundPeers(Leaf):
         sent = self.ctx.wallet.transfer(
             [(p["address"], amount) for p in batch for _ in range(self.args.outputs)])
         ids = [p["agent"] for p in batch]
-        self.record("peers_funded", txids=[sent["tx_hash"]], peers=ids, amount=amount,
+        self.record(PEERS_FUNDED, txids=[sent["tx_hash"]], peers=ids, amount=amount,
                     outputs=self.args.outputs, fee=sent["fee"])
         self.write("output", funded + ids)
         if len(peers) > len(batch):

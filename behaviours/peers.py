@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from .base import LOOKS_UP, PUBLISHES, Leaf, Status, boolean, duration, integer, key, mapping, number, string
 from .waiting import WAIT_PARAMS, WaitingLeaf
+from lang.events import ADDRESS_PUBLISHED, POOL_REGISTERED
 
 __all__ = ["PublishAddress", "RegisterPool", "AwaitPeers", "PickPeer"]
 
@@ -44,7 +45,7 @@ class PublishAddress(Leaf):
         return Status.SUCCESS
 
     def published(self, address: str) -> None:
-        self.record("address_published", role=self.args.get("role") or self.ctx.role,
+        self.record(ADDRESS_PUBLISHED, role=self.args.get("role") or self.ctx.role,
                     address=address)
 
 
@@ -74,7 +75,7 @@ class RegisterPool(PublishAddress):
         return args
 
     def published(self, address: str) -> None:
-        self.record("pool_registered", hashrate=self.args.hashrate, address=address)
+        self.record(POOL_REGISTERED, hashrate=self.args.hashrate, address=address)
 
 
 class AwaitPeers(WaitingLeaf):

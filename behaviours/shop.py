@@ -4,6 +4,7 @@ from __future__ import annotations
 import ipc
 
 from .base import Leaf, Status, integer, key
+from lang.events import PAYMENT_CONFIRMED, PAYMENT_SEEN
 
 __all__ = ["RecordPayment"]
 
@@ -55,7 +56,7 @@ class RecordPayment(Leaf):
             if not payment["confirmed"] and transfer.get("confirmations", 0) >= \
                     self.args.confirmations:
                 payment["confirmed"] = True
-                self.record("payment_confirmed", txid=txid, payment_id=payment["payment_id"],
+                self.record(PAYMENT_CONFIRMED, txid=txid, payment_id=payment["payment_id"],
                             user=payment["user"], amount=payment["amount"],
                             confirmations=transfer["confirmations"], height=payment["height"])
         self.write("output", payments)
@@ -85,7 +86,7 @@ class RecordPayment(Leaf):
         fields = {k: payment[k] for k in ("payment_id", "amount", "user", "status", "height")}
         if order is not None and status == "amount_mismatch":
             fields["expected"] = order.get("amount")
-        self.record("payment_seen", txid=transfer["txid"], **fields)
+        self.record(PAYMENT_SEEN, txid=transfer["txid"], **fields)
         return payment
 
 

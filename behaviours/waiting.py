@@ -8,6 +8,7 @@ a run that hangs says why in its journals, and the verdict can name it.
 from __future__ import annotations
 
 from .base import Leaf, Status, duration
+from lang.events import WAITING, WAIT_TIMED_OUT
 
 __all__ = ["WaitingLeaf", "WAIT_PARAMS"]
 
@@ -35,11 +36,11 @@ class WaitingLeaf(Leaf):
         timeout = self.args.get("timeout")
         self.feedback_message = f"waiting for {what}: {have}"
         if timeout is not None and waited >= timeout:
-            self.record("wait_timed_out", waiting_for=what, have=have, waited=waited)
+            self.record(WAIT_TIMED_OUT, waiting_for=what, have=have, waited=waited)
             return Status.FAILURE
         if now - self.wait_reported >= self.args.report_every:
             self.wait_reported = now
-            self.record("waiting", waiting_for=what, have=have, waited=waited)
+            self.record(WAITING, waiting_for=what, have=have, waited=waited)
         wake = now + poll
         if timeout is not None:
             wake = min(wake, self.wait_started + timeout)

@@ -5,6 +5,7 @@ from rpc_client import RpcError, WalletOpenFailed, from_atomic, round_to_atomic
 
 from .base import Leaf, Status, boolean, duration, key, number, string
 from .waiting import WAIT_PARAMS, WaitingLeaf
+from lang.events import FUNDED, WALLET_CREATED, WALLET_OPENED
 
 __all__ = ["OpenWallet", "GetAddress", "CheckBalance", "AwaitFunds"]
 
@@ -54,14 +55,14 @@ class OpenWallet(Leaf):
             return self.wake_in(0)
         if self.create:
             wallet.create_wallet(self.filename, password, timeout=OPEN_TIMEOUT)
-            self.record("wallet_created", wallet=self.filename)
+            self.record(WALLET_CREATED, wallet=self.filename)
         else:
             try:
                 wallet.open_wallet(self.filename, password, timeout=OPEN_TIMEOUT)
             except WalletOpenFailed:
                 self.create = True
                 return self.wake_in(0)
-            self.record("wallet_opened", wallet=self.filename)
+            self.record(WALLET_OPENED, wallet=self.filename)
         self.opened = True
         self.done = bool(self.args.auto_refresh)
         return self.wake_in(0)
@@ -161,7 +162,7 @@ class AwaitFunds(_BalanceLeaf, WaitingLeaf):
         unlocked = balance["unlocked_balance"]
         if unlocked >= round_to_atomic(self.args.min_unlocked):
             if self.args.journal:
-                self.record("funded", unlocked=unlocked, balance=balance["balance"])
+                self.record(FUNDED, unlocked=unlocked, balance=balance["balance"])
             return Status.SUCCESS
         return self.still_waiting(f"{self.args.min_unlocked} XMR unlocked",
                                   f"{from_atomic(unlocked).normalize():f} XMR", self.args.poll)

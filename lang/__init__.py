@@ -1,1 +1,1 @@
-"""The language's vocabulary: values, parameters, errors and strict YAML; it imports nothing of the project."""
+"""The language's vocabulary: values, parameters, errors, strict YAML and the journal's events; it imports nothing of the project."""

@@ -22,6 +22,8 @@ from typing import Any
 
 import pandas as pd
 
+from lang.events import (AGENT_STARTED, AGENT_STOPPED, BLOCK_MINED, BOOTSTRAP_MINED, ORDER_PLACED,
+                         SIGNAL_ISSUED)
 from sim.report.load import NotARunDirectory, RunFiles, number, read_run
 from sim.report.metrics import block_times, origin_of
 from sim.report.summary import Tally, build_summary, tally_journals
@@ -117,7 +119,7 @@ def payments_table(run: Loaded) -> pd.DataFrame:
     """Every `payment_sent` (outcome matched / mismatched / missing / unmatched, as the summary's),
     every `payment_failed` (outcome failed) and every order that became neither (open)."""
     placed: dict[tuple, float | None] = {}
-    for agent, record in _records(run.files, "order_placed"):
+    for agent, record in _records(run.files, ORDER_PLACED):
         placed.setdefault((agent, record.get("payment_id")), number(record.get("t")))
     blocks = block_times(run.files)
     rows = [_payment_row(run, sent, paid, placed, blocks)
@@ -131,7 +133,7 @@ def payments_table(run: Loaded) -> pd.DataFrame:
                failed=number(failed.get("t")))
         rows.append(row)
     done = {(r["user"], r["payment_id"]) for r in rows}
-    for agent, record in _records(run.files, "order_placed"):
+    for agent, record in _records(run.files, ORDER_PLACED):
         if (agent, record.get("payment_id")) not in done:
             done.add((agent, record.get("payment_id")))
             row = {"user": agent, "shop": record.get("shop"), "payment_id": record.get("payment_id"),
@@ -150,21 +152,21 @@ def blocks_table(run: Loaded) -> pd.DataFrame:
     """One row per block height a `block_mined` (kind pool) or `bootstrap_mined` (kind bootstrap)
     record covers: a record of n blocks at height h covers h-n+1 .. h (its hash is h's)."""
     signals: dict[int, float | None] = {}
-    for _agent, record in _records(run.files, "signal_issued"):
+    for _agent, record in _records(run.files, SIGNAL_ISSUED):
         if _atomic(record.get("seq")) is not None:
             signals.setdefault(record["seq"], number(record.get("t")))
     rows = []
-    for agent, record in _records(run.files, "block_mined", "bootstrap_mined"):
+    for agent, record in _records(run.files, BLOCK_MINED, BOOTSTRAP_MINED):
         count = _atomic(record.get("blocks"))
         count = count if count is not None and count > 0 else 1
         top = _atomic(record.get("height"))
         heights = range(top - count + 1, top + 1) if top is not None else [None] * count
-        pool = agent if record["event"] == "block_mined" else (record.get("pool") or agent)
+        pool = agent if record["event"] == BLOCK_MINED else (record.get("pool") or agent)
         seq, t = _atomic(record.get("seq")), number(record.get("t"))
         signal_t = signals.get(seq) if seq is not None else None
         for height in heights:
             row = {"height": height, "pool": pool, "agent": agent, "seq": seq,
-                   "kind": "pool" if record["event"] == "block_mined" else "bootstrap",
+                   "kind": "pool" if record["event"] == BLOCK_MINED else "bootstrap",
                    "hash": record.get("hash") if height == top else None,
                    "t": t, "time_s": _since(t, run.origin),
                    "signal_to_block": None if t is None or signal_t is None else round(t - signal_t, 6)}
@@ -213,8 +215,8 @@ def agents_table(run: Loaded) -> pd.DataFrame:
     sent = Counter(p["agent"] for p in run.tally.sent)
     first: dict[str, float | None] = {}
     stopped: dict[str, float | None] = {}
-    for agent, record in _records(run.files, "agent_started", "agent_stopped"):
-        (first if record["event"] == "agent_started" else stopped).setdefault(agent, number(record.get("t")))
+    for agent, record in _records(run.files, AGENT_STARTED, AGENT_STOPPED):
+        (first if record["event"] == AGENT_STARTED else stopped).setdefault(agent, number(record.get("t")))
     rows = []
     for agent, summary in run.summary["agents"].items():
         tally, entry, journal = run.tally.agents.get(agent), launched.get(agent, {}), journals.get(agent)

@@ -19,6 +19,8 @@ import statistics
 from collections import Counter, defaultdict
 from pathlib import Path
 
+from lang.events import (AGENT_STARTED, AGENT_STOPPED, BLOCK_MINED, BOOTSTRAP_MINED, ORDER_PLACED,
+                         PAYMENT_FAILED, PAYMENT_SENT, PEERS_FUNDED)
 from sim.report.summary import Tally, build_summary, expectations, tally_journals
 
 from sim.report.load import RunFiles, number
@@ -40,7 +42,7 @@ def origin_of(files: RunFiles) -> tuple[float, float]:
             if t is None:
                 continue
             times.append(t)
-            if record.get("event") == "agent_started":
+            if record.get("event") == AGENT_STARTED:
                 started.append(t)
     if not times:
         return 0.0, 0.0
@@ -106,7 +108,7 @@ def _events(files: RunFiles, *names: str):
 def block_times(files: RunFiles) -> dict[int, list[float]]:
     """Height → the times a block at that height was journaled, sorted."""
     times: dict[int, list[float]] = defaultdict(list)
-    for _agent, record, t in _events(files, "block_mined", "bootstrap_mined"):
+    for _agent, record, t in _events(files, BLOCK_MINED, BOOTSTRAP_MINED):
         height, count = record.get("height"), record.get("blocks", 1)
         if not isinstance(height, int) or isinstance(height, bool):
             continue
@@ -148,11 +150,11 @@ def _per_minute(files: RunFiles, items: list[dict], origin: float, end: float) -
         if t is not None:
             series[key][min(n - 1, max(0, int(t // 60)))] += count
 
-    for _agent, record, t in _events(files, "payment_sent", "peers_funded", "block_mined"):
-        if record["event"] == "payment_sent":
+    for _agent, record, t in _events(files, PAYMENT_SENT, PEERS_FUNDED, BLOCK_MINED):
+        if record["event"] == PAYMENT_SENT:
             add("sent", t - origin)
             add("payments", t - origin)
-        elif record["event"] == "peers_funded":
+        elif record["event"] == PEERS_FUNDED:
             add("sent", t - origin, len([x for x in record.get("txids") or () if isinstance(x, str)]))
         else:
             add("blocks", t - origin, record.get("blocks") if isinstance(record.get("blocks"), int) else 1)
@@ -166,9 +168,9 @@ def _per_minute(files: RunFiles, items: list[dict], origin: float, end: float) -
 def _open_orders(files: RunFiles) -> int:
     """Orders a user journaled that became neither a `payment_sent` nor a `payment_failed`."""
     placed, done = set(), set()
-    for agent, record, _t in _events(files, "order_placed", "payment_sent", "payment_failed"):
+    for agent, record, _t in _events(files, ORDER_PLACED, PAYMENT_SENT, PAYMENT_FAILED):
         key = (agent, record.get("payment_id"))
-        (placed if record["event"] == "order_placed" else done).add(key)
+        (placed if record["event"] == ORDER_PLACED else done).add(key)
     return len(placed - done)
 
 
@@ -211,7 +213,7 @@ def _blocks(files: RunFiles, summary: dict, origin: float) -> dict:
     pools = {}
     for pool, row in blocks["pools"].items():
         pools[pool] = {**row, **binomial_check(row["blocks"], blocks["total"], row["share"])}
-    mined = sorted(t for _agent, _record, t in _events(files, "block_mined"))
+    mined = sorted(t for _agent, _record, t in _events(files, BLOCK_MINED))
     gaps = [b - a for a, b in zip(mined, mined[1:])]
     return {**blocks, "pools": pools,
             "interval": round(statistics.fmean(gaps), 3) if gaps else None,
@@ -237,8 +239,8 @@ def _errors(summary: dict, tally: Tally) -> dict:
 def _agents(files: RunFiles, summary: dict, tally: Tally, items: list[dict], origin: float) -> dict:
     start: dict[str, float] = {}
     stop: dict[str, float] = {}
-    for agent, record, t in _events(files, "agent_started", "agent_stopped"):
-        (start if record["event"] == "agent_started" else stop).setdefault(agent, t)
+    for agent, record, t in _events(files, AGENT_STARTED, AGENT_STOPPED):
+        (start if record["event"] == AGENT_STARTED else stop).setdefault(agent, t)
     journals = {j.agent: j for j in files.journals}
     sent = Counter(i["user"] for i in items)
     failed = Counter(f["agent"] for f in tally.failed)

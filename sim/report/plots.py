@@ -11,6 +11,11 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from lang.events import (ADDRESS_PUBLISHED, AGENT_STARTED, AGENT_STOPPED, BLOCK_LATE, BLOCK_MINED,
+                         BOOTSTRAP_MINED, FUNDED, LEAF_FAILED, ORDER_PLACED, PAYMENT_CONFIRMED,
+                         PAYMENT_FAILED, PAYMENT_SEEN, PAYMENT_SENT, PEERS_FUNDED, POOL_REGISTERED,
+                         RPC_FAILED, SIGNAL_ISSUED, WAITING, WAIT_TIMED_OUT, WALLET_CREATED,
+                         WALLET_OPENED)
 from sim.report.load import RunFiles, number
 
 __all__ = ["write_plots", "PLOTS"]
@@ -28,22 +33,22 @@ MAX_ROWS = 60              # more agents than this: one timeline row per role
 RASTER_POINTS = 2000       # more markers than this: drawn as an image inside the SVG
 # event → (marker, colour, label) on the activity timeline
 MARKS = {
-    "bootstrap_mined": ("*", "#17becf", "bootstrap blocks"),
-    "signal_issued": ("|", "#7f7f7f", "mining signal"),
-    "block_mined": ("s", "#1f77b4", "block mined"),
-    "peers_funded": ("D", "#9467bd", "peers funded"),
-    "funded": ("d", "#e377c2", "funds unlocked"),
-    "payment_sent": ("^", "#2ca02c", "payment sent"),
-    "payment_seen": ("o", "#ff7f0e", "payment seen"),
-    "payment_confirmed": ("P", "#8c564b", "payment confirmed"),
+    BOOTSTRAP_MINED: ("*", "#17becf", "bootstrap blocks"),
+    SIGNAL_ISSUED: ("|", "#7f7f7f", "mining signal"),
+    BLOCK_MINED: ("s", "#1f77b4", "block mined"),
+    PEERS_FUNDED: ("D", "#9467bd", "peers funded"),
+    FUNDED: ("d", "#e377c2", "funds unlocked"),
+    PAYMENT_SENT: ("^", "#2ca02c", "payment sent"),
+    PAYMENT_SEEN: ("o", "#ff7f0e", "payment seen"),
+    PAYMENT_CONFIRMED: ("P", "#8c564b", "payment confirmed"),
     "error": ("x", "#d62728", "error"),
 }
 # Any other event (a new role's own, e.g. the guide's `saved`) gets one of these, by name.
 OTHER_MARKS = [("v", "#bcbd22"), ("<", "#393b79"), (">", "#637939"), ("h", "#8c6d31"),
                ("p", "#843c39"), ("X", "#7b4173")]
-NOT_SHOWN = {"agent_started", "agent_stopped", "waiting", "wallet_created", "wallet_opened",
-             "address_published", "pool_registered", "order_placed", "rpc_failed", "leaf_failed",
-             "payment_failed", "block_late", "wait_timed_out"}
+NOT_SHOWN = {AGENT_STARTED, AGENT_STOPPED, WAITING, WALLET_CREATED, WALLET_OPENED,
+             ADDRESS_PUBLISHED, POOL_REGISTERED, ORDER_PLACED, RPC_FAILED, LEAF_FAILED,
+             PAYMENT_FAILED, BLOCK_LATE, WAIT_TIMED_OUT}
 
 
 def _pyplot():
@@ -111,9 +116,9 @@ def payments_by_shop(plt, report: dict, files: RunFiles, out: Path) -> dict:
             t, event = number(record.get("t")), record.get("event")
             shop = record.get("agent") or journal.agent
             key = (shop, event, record.get("txid"), record.get("payment_id"))
-            if t is not None and event in ("payment_seen", "payment_confirmed") and key not in counted:
+            if t is not None and event in (PAYMENT_SEEN, PAYMENT_CONFIRMED) and key not in counted:
                 counted.add(key)
-                series.setdefault(shop, {"payment_seen": [], "payment_confirmed": []})[event].append(
+                series.setdefault(shop, {PAYMENT_SEEN: [], PAYMENT_CONFIRMED: []})[event].append(
                     (t - origin) / 60)
     fig, ax = plt.subplots(figsize=(7, 4))
     if not series:
@@ -122,7 +127,7 @@ def payments_by_shop(plt, report: dict, files: RunFiles, out: Path) -> dict:
         colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
         for n, (shop, events) in enumerate(sorted(series.items())):
             colour = colours[n % len(colours)]
-            for event, style in (("payment_seen", "-"), ("payment_confirmed", "--")):
+            for event, style in ((PAYMENT_SEEN, "-"), (PAYMENT_CONFIRMED, "--")):
                 times = sorted(events[event])
                 if times:
                     ax.step([0] + times, list(range(len(times) + 1)), where="post", color=colour,
@@ -203,7 +208,7 @@ def activity(plt, report: dict, files: RunFiles, out: Path) -> dict:
             agent = record.get("agent") or journal.agent
             if t is None or agent not in row or not isinstance(event, str):
                 continue
-            key = "error" if event in ("rpc_failed", "leaf_failed", "payment_failed") else event
+            key = "error" if event in (RPC_FAILED, LEAF_FAILED, PAYMENT_FAILED) else event
             if key not in marks and key not in NOT_SHOWN and len(marks) < len(MARKS) + len(OTHER_MARKS):
                 marks[key] = (*OTHER_MARKS[len(marks) - len(MARKS)], key.replace("_", " "))
                 points[key] = ([], [])

@@ -22,11 +22,15 @@ import statistics
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, ClassVar
 
 import yaml
 
 import ipc
+from lang.events import (AGENT_STARTED, AGENT_STOPPED, BLOCK_LATE, BLOCK_MINED, BOOTSTRAP_MINED, FUNDED,
+                         LEAF_FAILED, ORDER_PLACED, PAYMENT_CONFIRMED, PAYMENT_FAILED, PAYMENT_SEEN,
+                         PAYMENT_SENT, PEERS_FUNDED, POOL_REGISTERED, RPC_FAILED, SIGNAL_ISSUED,
+                         WAITING, WALLET_CREATED, WALLET_OPENED)
 from sim.report.load import Journal, read_journals, read_json
 from sim.report.verdict import Expect, judge
 
@@ -51,7 +55,7 @@ def _earliest(record: dict) -> tuple:
     return (not timed, t if timed else 0)
 
 
-_QUIET = ("agent_stopped", "leaf_failed", "rpc_failed")   # do not end a wait
+_QUIET = (AGENT_STOPPED, LEAF_FAILED, RPC_FAILED)   # do not end a wait
 IN_FLIGHT = 300.0   # simulated s: a payment sent this close to its payee's end may not show
 
 
@@ -105,17 +109,17 @@ class Tally:
     def feed(self, record: dict, agent_id: str | None = None) -> None:
         agent_id = record.get("agent") or agent_id or "?"
         event = record.get("event")
-        handler = getattr(self, f"_on_{event}", None) if isinstance(event, str) else None
+        handler = self.HANDLERS.get(event) if isinstance(event, str) else None
         if handler is not None:
-            handler(record, agent_id)
+            handler(self, record, agent_id)
         if event not in _QUIET:
-            self.agent(agent_id).waiting = record if event == "waiting" else None
+            self.agent(agent_id).waiting = record if event == WAITING else None
         if isinstance(event, str):
             tally = self.agent(agent_id)
             tally.events[event] += 1
             tally.last_t = max(tally.last_t, _t(record))
         height = _int(record.get("height"))
-        if height > self.height and event in ("block_mined", "bootstrap_mined", "signal_issued"):
+        if height > self.height and event in (BLOCK_MINED, BOOTSTRAP_MINED, SIGNAL_ISSUED):
             self.height = height
 
     # engine
@@ -134,7 +138,7 @@ class Tally:
     def _error(self, r: dict, a: str) -> None:
         tally = self.agent(a)
         code = r.get("code")
-        if code is not None or r.get("event") == "rpc_failed":
+        if code is not None or r.get("event") == RPC_FAILED:
             tally.codes[str(code) if code is not None else str(r.get("error") or "none")] += 1
         what = r.get("method") or r.get("node") or ""
         tally.last_error = f"{what}: {r.get('message') or r.get('error') or ''}".strip(": ")
@@ -186,13 +190,24 @@ class Tally:
     def _on_wallet_created(self, r: dict, a: str) -> None:
         self.wallet_at.setdefault(a, _t(r))
 
-    _on_wallet_opened = _on_wallet_created
-
     def _on_payment_seen(self, r: dict, a: str) -> None:
         self.seen.setdefault((a, r.get("txid"), r.get("payment_id")), {**r, "agent": a})
 
     def _on_payment_confirmed(self, r: dict, a: str) -> None:
         self.confirmed.setdefault((a, r.get("txid"), r.get("payment_id")), {**r, "agent": a})
+
+    # event -> handler(tally, record, agent id); events not listed are only counted
+    HANDLERS: ClassVar[dict[str, Callable[[Tally, dict, str], None]]] = {
+        AGENT_STARTED: _on_agent_started, AGENT_STOPPED: _on_agent_stopped,
+        LEAF_FAILED: _on_leaf_failed, RPC_FAILED: _on_rpc_failed,
+        BOOTSTRAP_MINED: _on_bootstrap_mined, SIGNAL_ISSUED: _on_signal_issued,
+        BLOCK_LATE: _on_block_late, POOL_REGISTERED: _on_pool_registered,
+        BLOCK_MINED: _on_block_mined, PEERS_FUNDED: _on_peers_funded,
+        ORDER_PLACED: _on_order_placed, PAYMENT_SENT: _on_payment_sent,
+        PAYMENT_FAILED: _on_payment_failed, FUNDED: _on_funded,
+        WALLET_CREATED: _on_wallet_created, WALLET_OPENED: _on_wallet_created,
+        PAYMENT_SEEN: _on_payment_seen, PAYMENT_CONFIRMED: _on_payment_confirmed,
+    }
 
     # ------------------------------------------------------------ results
     def blocks(self) -> dict:
@@ -348,9 +363,9 @@ def build_summary(run_dir: str | Path, tally: Tally, run: dict | None,
             if row["outcome"] not in (None, "ok", "finished"):
                 problems.append(f"{agent_id}: {launched[agent_id].get('detail') or row['outcome']}")
         if not t.started:
-            problems.append(f"{agent_id}: never journaled agent_started")
+            problems.append(f"{agent_id}: never journaled {AGENT_STARTED}")
         elif not t.stopped:
-            problems.append(f"{agent_id}: never journaled agent_stopped")
+            problems.append(f"{agent_id}: never journaled {AGENT_STOPPED}")
         agents[agent_id] = row
     height = (run or {}).get("final_height") or tally.height
     run = run or {}
