@@ -19,10 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 
+from lang.errors import MonerosimError
+
 __all__ = ["Event", "EVENTS", "UndeclaredEvent", "problem", "markdown"]
 
 
-class UndeclaredEvent(ValueError):
+class UndeclaredEvent(MonerosimError, ValueError):
     """A journal record the declaration does not allow (unknown event, missing or foreign field)."""
 
 
