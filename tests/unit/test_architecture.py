@@ -114,3 +114,20 @@ def test_no_module_or_function_past_its_size_line():
                 if length > FUNCTION_LINES:
                     over.append(f"{rel}:{node.lineno}: {node.name} {length} lines")
     assert over == []
+
+
+def test_every_project_error_sits_under_the_one_root():
+    import importlib
+    import inspect
+
+    from lang.errors import MonerosimError
+
+    loose = []
+    for path, module, _ in _production_modules():
+        if module.startswith("bench") or module.endswith("__main__"):
+            continue
+        for name, cls in vars(importlib.import_module(module)).items():
+            if inspect.isclass(cls) and issubclass(cls, BaseException) and cls.__module__ == module \
+                    and not name.startswith("_") and not issubclass(cls, MonerosimError):
+                loose.append(f"{module}.{name}")
+    assert loose == []
