@@ -9,6 +9,8 @@ import inspect
 from types import ModuleType
 from typing import Iterable, Iterator
 
+from lang.errors import InputError
+
 from .base import Leaf
 
 __all__ = ["ENTRY_POINT_GROUP", "BUILTIN_MODULES", "BehaviourRegistry", "RegistryError", "default_registry"]
@@ -21,7 +23,7 @@ BUILTIN_MODULES: tuple[str, ...] = (
 )
 
 
-class RegistryError(Exception):
+class RegistryError(InputError):
     """A plugin could not be loaded, or two leaves claim the same type name."""
 
 

@@ -22,6 +22,8 @@ from typing import Any
 
 import pandas as pd
 
+from lang.errors import InputError
+
 from sim.report.load import NotARunDirectory, RunFiles, number, read_run
 from sim.report.metrics import block_times, origin_of
 from sim.report.summary import Tally, build_summary, tally_journals
@@ -45,7 +47,7 @@ AGENT_COLUMNS = ["agent", "role", "group", "tree", "stop_order", "started", "sto
 TABLES = ("payments", "blocks", "events", "agents")
 
 
-class ExportError(Exception):
+class ExportError(InputError):
     """The output directory or one of its files cannot be written."""
 
 

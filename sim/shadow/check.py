@@ -14,7 +14,7 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
-from lang.errors import Problem, did_you_mean
+from lang.errors import Problem, did_you_mean, kind_of
 
 from sim.shadow.configyaml import YamlError, YList, YMap, load_config_yaml
 from sim.scenario.gml import Edge, Graph, Node, graph_problems, parse_gml
@@ -120,7 +120,7 @@ class _Checker:
                 self.add(parent, key, where, "units", str(exc))
                 return None
         if not SCALAR_OK[kind](value):
-            self.add(parent, key, where, "type", f"expected {WORDS[kind]}, got {_kind(value)}")
+            self.add(parent, key, where, "type", f"expected {WORDS[kind]}, got {kind_of(value)}")
             return None
         return value
 
@@ -132,7 +132,7 @@ class _Checker:
 
     def add_type(self, value, path: str, expected: str) -> None:
         self.problems.append(Problem(self.file, *getattr(value, "pos", (1, 1)), path,
-                                     f"type: expected {expected}, got {_kind(value)}"))
+                                     f"type: expected {expected}, got {kind_of(value)}"))
 
     # ------------------------------------------------------------ sections
     def top(self, data) -> None:
@@ -269,7 +269,7 @@ class _Checker:
 
     def host_name(self, hosts, name, path: str) -> None:
         if not isinstance(name, str):
-            self.add(hosts, name, path, "type", f"a host name must be a string, got {_kind(name)}", at_key=True)
+            self.add(hosts, name, path, "type", f"a host name must be a string, got {kind_of(name)}", at_key=True)
             return
         bad = _HOST_CHAR.search(name)
         message = (f"only lowercase a-z, 0-9, '-' and '.' are allowed (found {bad.group()!r})" if bad else
@@ -325,9 +325,9 @@ class _Checker:
         elif isinstance(args, YList):
             for j, arg in enumerate(args):
                 if not isinstance(arg, str):
-                    self.add(args, j, f"{where}[{j}]", "args", f"expected a string, got {_kind(arg)} (quote it)")
+                    self.add(args, j, f"{where}[{j}]", "args", f"expected a string, got {kind_of(arg)} (quote it)")
         else:
-            self.add(proc, "args", where, "args", f"expected a string or a list of strings, got {_kind(args)}")
+            self.add(proc, "args", where, "args", f"expected a string or a list of strings, got {kind_of(args)}")
 
     def environment(self, env, where: str) -> None:
         if not isinstance(env, YMap):
@@ -337,7 +337,7 @@ class _Checker:
             if not isinstance(name, str) or "=" in name:
                 self.add(env, name, _join(where, name), "environment", f"bad variable name {name!r}", at_key=True)
             elif not isinstance(value, str):
-                self.add(env, name, _join(where, name), "environment", f"expected a string, got {_kind(value)} "
+                self.add(env, name, _join(where, name), "environment", f"expected a string, got {kind_of(value)} "
                                                                        "(quote every value)")
 
     def timing(self, proc, where: str, stop_ns: int | None) -> None:
@@ -390,15 +390,3 @@ def _join(path: str, key) -> str:
 
 def _secs(ns: int) -> str:
     return f"{ns / 1e9:g} s"
-
-
-def _kind(value) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return f"the boolean {str(value).lower()}"
-    if isinstance(value, (int, float)):
-        return f"the number {value!r}"
-    if isinstance(value, str):
-        return f"the string {value!r}"
-    return "a list" if isinstance(value, list) else "a mapping"
