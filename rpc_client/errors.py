@@ -75,8 +75,7 @@ class JsonRpcError(RpcError):
         self.code = code
 
     def __str__(self) -> str:
-        where = f"{self.method}: " if self.method else ""
-        return f"{where}{self.message} (code {self.code})"
+        return f"{super().__str__()} (code {self.code})"
 
 
 class WalletOpenFailed(JsonRpcError):

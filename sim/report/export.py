@@ -23,6 +23,7 @@ from typing import Any
 import pandas as pd
 
 from lang.errors import InputError
+from rpc_client.amounts import ATOMIC_PER_XMR as XMR
 
 from sim.report.load import NotARunDirectory, RunFiles, number, read_run
 from sim.report.metrics import block_times, origin_of
@@ -30,7 +31,6 @@ from sim.report.summary import Tally, build_summary, tally_journals
 
 __all__ = ["ExportError", "Loaded", "load", "tables", "export", "TABLES", "XMR"]
 
-XMR = 10 ** 12       # atomic units per XMR
 TIMES = ("placed", "sent", "seen", "mined", "confirmed", "failed")
 LATENCIES = ("seen", "mined", "confirmed")
 PAYMENT_COLUMNS = (["user", "shop", "payment_id", "txid", "outcome", "shop_statuses", "amount_xmr",
