@@ -12,7 +12,6 @@ Leaves never import the engine.
 from __future__ import annotations
 
 import random
-import sys
 from typing import Any, ClassVar
 
 import py_trees
@@ -22,6 +21,7 @@ from .context import AgentContext, MemoryJournal, MissingEndpoint
 from lang import events
 from lang.params import anything, boolean, duration, integer, key, mapping, number, path_key, string
 from lang.values import BlackboardRef, Distribution, parse_duration, refs_in
+from rpc_client.errors import RpcError
 
 __all__ = [
     "Leaf", "AgentContext", "Args", "MemoryJournal", "MissingEndpoint", "Status", "LOOKS_UP",
@@ -44,10 +44,9 @@ class Args(dict):
             raise AttributeError(f"no parameter {name!r}") from None
 
 
-def _rpc_error_class() -> type | None:
-    """rpc_client's RpcError if rpc_client was imported (a leaf cannot raise one otherwise)."""
-    module = sys.modules.get("rpc_client.errors")
-    return getattr(module, "RpcError", None)
+def _rpc_error_class() -> type:
+    """rpc_client's RpcError: a leaf's failure of this kind is journaled as rpc_failed."""
+    return RpcError
 
 
 class Leaf(py_trees.behaviour.Behaviour):

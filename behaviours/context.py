@@ -14,12 +14,13 @@ from typing import Any, Callable
 import py_trees
 
 from lang import events
+from lang.errors import MonerosimError
 from lang.values import BlackboardRef
 
 __all__ = ["AgentContext", "MemoryJournal", "MissingEndpoint"]
 
 
-class MissingEndpoint(RuntimeError):
+class MissingEndpoint(MonerosimError, RuntimeError):
     """A leaf needs a daemon or wallet RPC URL that the agent was not given."""
 
 

@@ -6,9 +6,10 @@ import zlib
 import ipc
 from rpc_client import MAX_DESTINATIONS, JsonRpcError, TransportError, round_to_atomic
 
-from .base import LOOKS_UP, Leaf, Status, anything, boolean, integer, key, number, string
-from .peers import ROLE
 from lang.events import ORDER_PLACED, PAYMENT_FAILED, PAYMENT_SENT, PEERS_FUNDED
+
+from .base import LOOKS_UP, Leaf, Status, anything, boolean, integer, key, number
+from .peers import ROLE
 
 __all__ = ["SendTx", "RecoverOrders", "FundPeers"]
 

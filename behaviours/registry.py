@@ -10,6 +10,8 @@ import inspect
 from types import ModuleType
 from typing import Iterable, Iterator
 
+from lang.errors import InputError
+
 from .base import Leaf
 
 __all__ = ["ENTRY_POINT_GROUP", "BUILTIN_MODULES", "CONTROL_KINDS", "BehaviourRegistry", "RegistryError",
@@ -32,7 +34,7 @@ def node_kind(cls: type) -> str:
     return "leaf" if issubclass(cls, Leaf) else getattr(cls, "KIND", "")
 
 
-class RegistryError(Exception):
+class RegistryError(InputError):
     """A plugin could not be loaded, or two leaves claim the same type name."""
 
 

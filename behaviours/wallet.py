@@ -91,6 +91,10 @@ class GetAddress(Leaf):
 class _BalanceLeaf(Leaf):
     """Two ticks per look: `refresh` (when asked), then `get_balance`."""
 
+    OUTPUTS = {"output": "{balance, unlocked} in atomic units"}
+    SHOWN = ("min_unlocked",)
+    RPC = ("wallet.refresh", "wallet.get_balance")
+
     def initialise(self) -> None:
         super().initialise()
         self.refreshed = not self.args.get("refresh", True)
@@ -121,9 +125,6 @@ class CheckBalance(_BalanceLeaf):
         "refresh": boolean("scan new blocks first", default=True),
         "output": key("blackboard key for {balance, unlocked}"),
     }
-    OUTPUTS = {"output": "{balance, unlocked} in atomic units"}
-    SHOWN = ("min_unlocked",)
-    RPC = ("wallet.refresh", "wallet.get_balance")
 
     def update(self) -> Status:
         balance = self.look()
@@ -151,9 +152,6 @@ class AwaitFunds(_BalanceLeaf, WaitingLeaf):
         **WAIT_PARAMS,
     }
     REQUIRED = ("min_unlocked",)
-    OUTPUTS = {"output": "{balance, unlocked} in atomic units"}
-    SHOWN = ("min_unlocked",)
-    RPC = ("wallet.refresh", "wallet.get_balance")
 
     def update(self) -> Status:
         balance = self.look()

@@ -8,10 +8,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from lang.values import (DISTRIBUTIONS, DistributionError, DurationError, make_distribution,
-                               parse_duration, parse_ref)
+from lang.errors import brief, did_you_mean, kind_of
+from lang.values import (DISTRIBUTIONS, DistributionError, DurationError, make_distribution, parse_duration,
+                         parse_ref)
 
-from lang.errors import did_you_mean
 from .schema import Catalogue
 
 __all__ = ["ValueChecker", "kind_of", "brief", "as_text", "example_for", "has_param_use", "PARAM_USE"]
@@ -135,25 +135,6 @@ def _convert_refs(value: Any) -> Any:
         return [_convert_refs(v) for v in value]
     ref = parse_ref(value)
     return ref if ref is not None else value
-
-
-def kind_of(value: Any) -> str:
-    if value is None:
-        return "nothing (null)"
-    if isinstance(value, bool):
-        return f"a boolean ({str(value).lower()})"
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, (int, float)):
-        return f"the number {value!r}"
-    return f"the string {brief(value)}"
-
-
-def brief(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def as_text(value: Any) -> str:

@@ -10,6 +10,7 @@ import sys
 from typing import Any
 
 from lang.errors import UsageError
+from lang.values import is_number
 
 from .cli import ENV, _factory, _option, _params
 
@@ -103,7 +104,7 @@ def _seconds(args: argparse.Namespace, dest: str, default: float | None) -> floa
     if raw is None:
         return default
     try:
-        return parse_duration(float(raw) if _is_number(raw) else raw)
+        return parse_duration(float(raw) if is_number(raw) else raw)
     except DurationError as exc:
         raise UsageError(f"--{dest.replace('_', '-')}: {exc}") from None
 
@@ -112,7 +113,7 @@ def _number(args: argparse.Namespace, dest: str, default: float | None) -> float
     raw = _option(args, dest)
     if raw is None:
         return default
-    if not _is_number(raw):
+    if not is_number(raw):
         raise UsageError(f"--{dest.replace('_', '-')}: expected a number, got {raw!r}")
     return float(raw)
 
@@ -161,12 +162,3 @@ def _check_endpoints(tree, cat, daemon_url: str | None, wallet_url: str | None) 
                                 f"{flag} URL (or set {ENV[endpoint]})")
     if problems:
         raise UsageError("\n".join(sorted(set(problems))))
-
-
-def _is_number(text: Any) -> bool:
-    try:
-        float(text)
-        return True
-    except (TypeError, ValueError):
-        return False
-

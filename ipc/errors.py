@@ -1,11 +1,12 @@
 """Errors raised by the ipc package."""
+from lang.errors import InputError, MonerosimError
 
 
-class IpcError(Exception):
+class IpcError(MonerosimError):
     """Base class for every error the ipc package raises on purpose."""
 
 
-class InvalidAgentId(IpcError, ValueError):
+class InvalidAgentId(IpcError, InputError, ValueError):
     """An agent id that is not a valid Shadow host name (see ipc.ids)."""
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import difflib
 import sys
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Any, Iterable
 
 
 @dataclass(frozen=True, order=True)
@@ -34,6 +34,8 @@ class MonerosimError(Exception):
     """Root of every error the project raises on purpose; `exit_code` is what the CLIs return."""
 
     exit_code = 1
+    # True when the message already says where, line by line: the CLIs print it without their name
+    printed_as_is = False
 
 
 class InputError(MonerosimError):
@@ -44,6 +46,8 @@ class InputError(MonerosimError):
 
 class LoadError(InputError):
     """One or more problems that stop a tree from loading (CLI: exit code 2)."""
+
+    printed_as_is = True
 
     def __init__(self, problems: Iterable[Problem]):
         self.problems = sorted(set(problems))
@@ -68,11 +72,33 @@ def did_you_mean(word: str, options: Iterable[str]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
+def kind_of(value: Any) -> str:
+    """What a loaded value is, for messages: `nothing (null)`, `a boolean (true)`, `a mapping`,
+    `a list`, `the number 1.5`, `the string 'abc'`."""
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, bool):
+        return f"a boolean ({str(value).lower()})"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, (int, float)):
+        return f"the number {value!r}"
+    return f"the string {brief(value)}"
+
+
+def brief(value: Any) -> str:
+    """`repr(value)`, cut to 60 characters."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def exit_status(exc: MonerosimError, prog: str) -> int:
     """Say `exc` on stderr as every CLI does and return its exit code.
 
-    A LoadError is its `file:line:col: path: message` lines as they are; anything else is one
-    line after the program's name.
+    A LoadError (or another error `printed_as_is`) is its lines as they are, e.g.
+    `file:line:col: path: message`; anything else is one line after the program's name.
     """
-    print(str(exc) if isinstance(exc, LoadError) else f"{prog}: {exc}", file=sys.stderr)
+    print(str(exc) if exc.printed_as_is else f"{prog}: {exc}", file=sys.stderr)
     return exc.exit_code

@@ -9,11 +9,24 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterator
 
+from lang.errors import InputError, kind_of
+
 __all__ = [
-    "DURATION_PATTERN", "DurationError", "parse_duration", "format_duration",
+    "DURATION_PATTERN", "DurationError", "parse_duration", "format_duration", "is_number",
     "BlackboardRef", "BB_KEY_PATTERN", "BB_REF_PATTERN", "BB_PATH_PATTERN", "parse_ref", "refs_in",
     "Distribution", "DistributionError", "DISTRIBUTIONS", "make_distribution",
 ]
+
+# ---------------------------------------------------------------- numbers
+
+def is_number(text: Any) -> bool:
+    """True when `float(text)` reads it (including nan and inf)."""
+    try:
+        float(text)
+        return True
+    except (TypeError, ValueError):
+        return False
+
 
 # ---------------------------------------------------------------- durations
 
@@ -33,7 +46,7 @@ _WORDY_UNITS = {
 _WORDY_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]+)\s*$")
 
 
-class DurationError(ValueError):
+class DurationError(InputError, ValueError):
     """A value that is not a duration; the message says how to write it."""
 
 
@@ -51,7 +64,7 @@ def parse_duration(value: Any) -> float:
             raise DurationError(f"duration must not be negative, got {value!r}")
         return float(value)
     if not isinstance(value, str):
-        raise DurationError(f"expected a duration (e.g. 30s, 5m), got {_kind(value)}")
+        raise DurationError(f"expected a duration (e.g. 30s, 5m), got {kind_of(value)}")
     text = value.strip()
     if _DURATION_RE.match(text):
         return sum(float(n) * _UNITS[u] for n, u in _PART_RE.findall(text))
@@ -81,18 +94,6 @@ def format_duration(seconds: float) -> str:
     if rest or not out:
         out.append(f"{rest:g}s")
     return "".join(out)
-
-
-def _kind(value: Any) -> str:
-    if value is None:
-        return "nothing (null)"
-    if isinstance(value, bool):
-        return f"a boolean ({str(value).lower()})"
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    return repr(value)
 
 
 # ---------------------------------------------------------------- blackboard references
@@ -143,7 +144,7 @@ def parse_ref(text: Any) -> BlackboardRef | None:
 
 # ---------------------------------------------------------------- distributions
 
-class DistributionError(ValueError):
+class DistributionError(InputError, ValueError):
     """A distribution spec that cannot be drawn from."""
 
 

@@ -12,6 +12,8 @@ RpcError
 """
 from __future__ import annotations
 
+from lang.errors import MonerosimError
+
 __all__ = [
     "RpcError", "TransportError", "ConnectionFailed", "RpcTimeout", "HttpError", "AuthError",
     "BadResponse", "JsonRpcError", "WalletOpenFailed", "WrongAddress", "NoWalletOpen",
@@ -21,7 +23,7 @@ __all__ = [
 ]
 
 
-class RpcError(Exception):
+class RpcError(MonerosimError):
     """Base of every client error. `code` is the JSON-RPC error code when there is one."""
 
     code: int | None = None
@@ -73,8 +75,7 @@ class JsonRpcError(RpcError):
         self.code = code
 
     def __str__(self) -> str:
-        where = f"{self.method}: " if self.method else ""
-        return f"{where}{self.message} (code {self.code})"
+        return f"{super().__str__()} (code {self.code})"
 
 
 class WalletOpenFailed(JsonRpcError):

@@ -19,7 +19,8 @@ __all__ = ["AgentProcess", "agent_argv", "agent_env", "describe_exit"]
 
 def agent_env(base: dict[str, str] | None = None) -> dict[str, str]:
     """The environment every agent gets: the project importable, no MONEROSIM_* leaking in from
-    the caller's shell (the command line says everything), as under Shadow (DESIGN §3)."""
+    the caller's shell (the command line says everything), as under Shadow, where a process
+    gets exactly the environment its config gives it."""
     env = {k: v for k, v in (os.environ if base is None else base).items()
            if not k.startswith("MONEROSIM_")}
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH")) if p)

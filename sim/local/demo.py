@@ -8,7 +8,7 @@ from typing import Callable
 from rpc_client import DaemonUnreachable, format_xmr, to_atomic
 from sim.local.processes import Supervisor
 
-BOOTSTRAP_BLOCKS = 75  # coinbase maturity (60) + 16 unlocked outputs for a ring (MONERO_NOTES)
+BOOTSTRAP_BLOCKS = 75  # coinbase maturity (60) + 16 unlocked outputs for a ring
 UNLOCK_BLOCKS = 10     # a received transfer unlocks 10 blocks after its block
 
 

@@ -19,16 +19,16 @@ import sys
 import time
 from pathlib import Path
 
-import ipc
 from rpc_client import DaemonClient, RpcError
 
 from sim.report.outcomes import BAD_OUTCOMES, FINISHED
-from sim.local.agents import AgentProcess, agent_argv, agent_env, describe_exit
+from sim.local.agents import AgentProcess, describe_exit
 from sim.local.processes import DaemonProcess, ProcessError, Supervisor, cpu_seconds
 from sim.report.progress import Display, Progress
-from sim.local.runclock import RunClock, make_run_clock
+from sim.local.runclock import RunClock
+from sim.local.startup import RUN_DIRS, Startup, counted, start_offset
 from sim.scenario.load import STOP_EARLY, Scenario
-from sim.report.summary import expectations, short_duration
+from sim.report.summary import short_duration
 from sim.report.verdict import EXIT_FAILED, FAILED
 from sim.local.walletstops import judge_wallet_stops
 
@@ -38,14 +38,10 @@ POLL = 0.5              # seconds between looks at the processes and journals
 BOOT_POLL = 0.05        # the same while a wallet-rpc is starting (time stands still meanwhile)
 FREE_AFTER = 3.0        # real seconds after the final SIGTERMs before waits are answered at once
 STALL_LIMIT = 900.0     # real seconds an agent may hold simulated time in one go before it is killed
-BOOT_LIMIT = max(2, os.cpu_count() or 1)    # wallet-rpcs starting at once (each spins a core ~1 s)
 AGENT_GRACE = 10.0      # seconds an agent gets between SIGTERM and SIGKILL (the engine needs < 5)
-DAEMON = "daemon"       # daemons/<host>/: one shared daemon locally (issue 5 adds per-host ones)
-RUN_DIRS = ("shared/registry", "shared/signals", "journals", "state", "wallets", "ringdb", "daemons",
-            "logs")
 
 
-class Launcher:
+class Launcher(Startup):
     """One local run of `scenario` in `run_dir` (an empty or missing directory)."""
 
     def __init__(self, scenario: Scenario, run_dir: str | os.PathLike, *,
@@ -156,99 +152,13 @@ class Launcher:
         self._fatal = True
         self.display.say(f"monerosim: {message}", always=True)
 
-    def _prepare(self) -> None:
-        for sub in RUN_DIRS:
-            (self.run_dir / sub).mkdir(parents=True, exist_ok=True)
-        (self.run_dir / "scenario.yaml").write_text(self.scenario.text, encoding="utf-8")
-        self._write_run_json()
-
-    def _start(self, supervisor: Supervisor) -> None:
-        say = self.display.say
-        say(f"run directory {self.run_dir}")
-        self.clock = make_run_clock(self.clock_kind, self.run_dir, time_scale=self.time_scale,
-                                    max_speed=self.max_speed)
-        self.daemon = supervisor.start_daemon(DAEMON)
-        specs = self.scenario.agents()
-        payers = tuple(r for r, n in expectations(self.run_dir).payments.items() if n > 0)
-        self.progress = Progress(self.run_dir, self.daemon.url, payer_roles=payers,
-                                 wallets=sum(1 for spec in specs if spec.wallet))
-        say(f"monerod (regtest) at {self.daemon.url}")
-        self._supervisor = supervisor
-        first = [s for s in specs if _start_offset(s) <= 0]
-        wallets = {}
-        pending = [s for s in first if s.wallet]
-        while pending and not self.stopping:    # a few at a time: each spins a core at start-up
-            batch, pending = pending[:BOOT_LIMIT], pending[BOOT_LIMIT:]
-            started = {s.id: supervisor.start_wallet_rpc(s.id, self.daemon, login=self._login, wait=False)
-                       for s in batch}
-            for name, wallet in started.items():
-                wallet.wait_ready(supervisor.ready_timeout)
-                self._ready_wallets.add(name)
-            wallets.update(started)
-        if self.stopping:
-            return
-        if wallets:
-            say(f"{len(wallets)} monero-wallet-rpc ready")
-        self.clock.start()
-        for spec in first:
-            if self.stopping:
-                return
-            self._start_agent(spec, wallets.get(spec.id))
-        # Later agents (start/stagger) start when their simulated start time comes: their
-        # wallet-rpc first, the agent once it answers (see _start_due).
-        self._due = sorted((s for s in specs if _start_offset(s) > 0), key=_start_offset)
-        drain = f" + {short_duration(self.drain)} drain" if self.drain else ""
-        later = f", {len(self._due)} more later" if self._due else ""
-        say(f"{_n(len(self.agents), 'agent')} started{later}; {short_duration(self.duration)}{drain} "
-            f"simulated on the {self.clock.describe(self.duration + self.drain)}")
-
-    def _start_agent(self, spec, wallet) -> None:
-        argv = agent_argv(spec, daemon_url=self.daemon.url, wallet_url=wallet.url if wallet else None,
-                          shared=self.run_dir / "shared", journals=self.run_dir / "journals",
-                          seed=self.scenario.seed, clock=self.clock.agent_args(), python=self.python)
-        agent = AgentProcess(spec, argv, self.run_dir / "logs" / f"agent-{spec.id}.log", wallet,
-                             ipc.journal_path(self.run_dir / "journals", spec.id))
-        self.agents.append(agent)
-        env = agent_env()
-        if wallet is not None and self._login is not None:
-            env["MONEROSIM_WALLET_LOGIN"] = str(self.scenario.wallet_login)   # never in argv/run.json
-        self.clock.hold(f"agent:{spec.id}")           # until it connects to the time keeper
-        agent.start(env, self.run_dir)
-
-    def _start_due(self) -> None:
-        """Start the wallet-rpcs of agents whose start time has come, and the agents whose
-        wallet-rpc answers (never blocking the watch loop)."""
-        now = self.clock.elapsed()
-        if self._due and _start_offset(self._due[0]) <= now:
-            self.clock.hold("starts")               # due starts waiting for a boot slot
-        while self._due and _start_offset(self._due[0]) <= now and len(self._booting) < BOOT_LIMIT:
-            spec = self._due.pop(0)
-            wallet = (self._supervisor.start_wallet_rpc(spec.id, self.daemon, login=self._login, wait=False)
-                      if spec.wallet else None)
-            self.clock.hold(f"wallet:{spec.id}")      # a starting wallet-rpc holds time still
-            self._booting[spec.id] = (spec, wallet, time.monotonic())
-        if not (self._due and _start_offset(self._due[0]) <= now):
-            self.clock.unhold("starts")
-        for name, (spec, wallet, since) in list(self._booting.items()):
-            if wallet is not None and not wallet.ready():
-                if not wallet.alive() or time.monotonic() - since > self._supervisor.ready_timeout:
-                    del self._booting[name]
-                    self.clock.unhold(f"wallet:{name}")
-                    self._fail(f"monero-wallet-rpc of {name} did not start (log {wallet.log_path})")
-                continue
-            del self._booting[name]
-            if wallet is not None:
-                self._ready_wallets.add(name)
-            self._start_agent(spec, wallet)
-            self.clock.unhold(f"wallet:{name}")
-
     def _run_phases(self) -> None:
         self._watch(until=self.duration)
         early = [a for a in self.agents if a.spec.stop == STOP_EARLY and a.alive()]
         if self.stopping:
             return
         if early:
-            self.display.say(f"stopping {_n(len(early), 'early agent')}; the rest drain "
+            self.display.say(f"stopping {counted(len(early), 'early agent')}; the rest drain "
                              f"{short_duration(self.drain)}")
         for agent in early:
             self.clock.hold(f"stop:{agent.id}")      # until it has gone: no last tick races the signal
@@ -261,7 +171,7 @@ class Launcher:
         on the run clock: time stands still while the launcher acts."""
         while not self.stopping:
             now = self.clock.elapsed()
-            step = min(until, next((o for o in map(_start_offset, self._due) if o > now), until))
+            step = min(until, next((o for o in map(start_offset, self._due) if o > now), until))
             if self.clock.wait(step, BOOT_POLL if self._booting else POLL):
                 self._start_due()
                 if step >= until:
@@ -291,7 +201,7 @@ class Launcher:
                 if agent.outcome in BAD_OUTCOMES:
                     tail = agent.tail(3)
                     self.display.say(f"monerosim: agent {agent.id} {agent.detail}; log {agent.log_path}"
-                                     + (f"\n  | " + tail.replace("\n", "\n  | ") if tail else ""),
+                                     + ("\n  | " + tail.replace("\n", "\n  | ") if tail else ""),
                                      always=True)
                 elif agent.outcome == FINISHED and not agent.term_at:
                     self.display.say(f"agent {agent.id}: its tree finished")
@@ -327,7 +237,7 @@ class Launcher:
         """SIGTERM every agent still running; wait, killing any that outlives the grace period."""
         running = [a for a in self.agents if a.alive()]
         if running:
-            self.display.say(f"stopping {_n(len(running), 'agent')}")
+            self.display.say(f"stopping {counted(len(running), 'agent')}")
         if self.clock is not None:
             self.clock.hold("stopping")   # nobody ticks again while the signals land
         for agent in running:
@@ -394,12 +304,3 @@ class Launcher:
         tmp = path.with_name(f".run.json.{os.getpid()}.tmp")
         tmp.write_text(json.dumps(self.record(), indent=2) + "\n", encoding="utf-8")
         os.replace(tmp, path)
-
-
-def _start_offset(spec) -> float:
-    """Simulated seconds after the run's start at which `spec`'s agent starts."""
-    return float(getattr(spec, "start", 0.0) or 0.0)
-
-
-def _n(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"

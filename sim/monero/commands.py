@@ -1,4 +1,4 @@
-"""Command lines of the processes on a Shadow host (flags per MONERO_NOTES), and the merge of a
+"""Command lines of the processes on a Shadow host (docs/shadow.md §5), and the merge of a
 scenario's extra `monerod_args` / `wallet_rpc_args` into them.
 
 monerod binds RPC and P2P to the host's IP (`--confirm-external-bind`: RPC off loopback) so the

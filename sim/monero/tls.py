@@ -12,7 +12,7 @@ __all__ = ["ensure_tls"]
 
 def ensure_tls(directory: Path) -> tuple[Path, Path]:
     """A self-signed EC key and certificate in `directory` (made once). Returns (key, cert).
-    Given to both processes, it spares each a 4096-bit RSA key at start (MONERO_NOTES)."""
+    Given to both processes, it spares each making its own 4096-bit RSA key at start."""
     directory.mkdir(parents=True, exist_ok=True)
     key, cert = directory / "ssl.key", directory / "ssl.crt"
     if not (key.exists() and cert.exists()):

@@ -22,15 +22,16 @@ from typing import Any
 
 import pandas as pd
 
+from lang.errors import InputError
 from lang.events import (AGENT_STARTED, AGENT_STOPPED, BLOCK_MINED, BOOTSTRAP_MINED, ORDER_PLACED,
                          SIGNAL_ISSUED)
+from rpc_client.amounts import ATOMIC_PER_XMR as XMR
 from sim.report.load import NotARunDirectory, RunFiles, number, read_run
 from sim.report.metrics import block_times, origin_of
 from sim.report.summary import Tally, build_summary, tally_journals
 
 __all__ = ["ExportError", "Loaded", "load", "tables", "export", "TABLES", "XMR"]
 
-XMR = 10 ** 12       # atomic units per XMR
 TIMES = ("placed", "sent", "seen", "mined", "confirmed", "failed")
 LATENCIES = ("seen", "mined", "confirmed")
 PAYMENT_COLUMNS = (["user", "shop", "payment_id", "txid", "outcome", "shop_statuses", "amount_xmr",
@@ -47,7 +48,7 @@ AGENT_COLUMNS = ["agent", "role", "group", "tree", "stop_order", "started", "sto
 TABLES = ("payments", "blocks", "events", "agents")
 
 
-class ExportError(Exception):
+class ExportError(InputError):
     """The output directory or one of its files cannot be written."""
 
 

@@ -2,17 +2,16 @@
 from __future__ import annotations
 
 import base64
-from decimal import Decimal
 from html import escape
 from pathlib import Path
 
+from rpc_client.amounts import format_xmr
 from sim.report.summary import short_duration
 
 from sim.report.plots import PLOTS
 
 __all__ = ["render_html", "headline"]
 
-ATOMIC_PER_XMR = Decimal(10**12)
 ROWS_LISTED = 25
 
 CSS = """
@@ -42,8 +41,7 @@ def _xmr(atomic) -> str:
     """Atomic units as XMR, exactly: 117844704694 -> '0.117844704694'."""
     if not isinstance(atomic, int) or isinstance(atomic, bool):
         return "-"
-    text = f"{Decimal(atomic) / ATOMIC_PER_XMR:f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
+    return format_xmr(atomic).rstrip("0").rstrip(".")
 
 
 def _short(txid) -> str:

@@ -14,12 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import ipc
+from lang.errors import InputError
 
 __all__ = ["Journal", "RunFiles", "NotARunDirectory", "read_journals", "read_json", "read_yaml",
            "read_run", "number"]
 
 
-class NotARunDirectory(Exception):
+class NotARunDirectory(InputError):
     """The directory is missing or has no journals/."""
 
 

@@ -35,7 +35,7 @@ from jsonschema import Draft202012Validator
 
 import ipc
 from lang.values import DurationError, parse_duration
-from lang.errors import LoadError, Problem, did_you_mean
+from lang.errors import LoadError, Problem, did_you_mean, kind_of
 from lang.yamlload import Document, format_path, load_file
 
 from sim.scenario.draws import group_draws
@@ -273,18 +273,6 @@ _TYPE_WORDS = {"number": "a number", "integer": "a whole number", "string": "a s
                "boolean": "true or false", "object": "a mapping", "array": "a list"}
 
 
-def _kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return f"{str(value).lower()}"
-    if isinstance(value, (int, float)):
-        return f"the number {value!r}"
-    if isinstance(value, str):
-        return f"the string {value!r}"
-    return "a list" if isinstance(value, list) else "a mapping"
-
-
 def _problem(doc: Document, error) -> Problem:
     """One jsonschema error as a positioned, readable problem."""
     path = tuple(error.absolute_path)
@@ -300,17 +288,17 @@ def _problem(doc: Document, error) -> Problem:
         return doc.problem(path, f"missing required key {missing[0]!r}", shown=format_path(path) or "(top)")
     if v == "type":
         types = [arg] if isinstance(arg, str) else arg
-        message = f"expected {' or '.join(_TYPE_WORDS.get(t, t) for t in types)}, got {_kind(inst)}"
+        message = f"expected {' or '.join(_TYPE_WORDS.get(t, t) for t in types)}, got {kind_of(inst)}"
     elif v == "enum":
-        message = f"expected one of {', '.join(map(repr, arg))}, got {_kind(inst)}"
+        message = f"expected one of {', '.join(map(repr, arg))}, got {kind_of(inst)}"
     elif v == "const":
-        message = f"must be {arg!r}, got {_kind(inst)}"
+        message = f"must be {arg!r}, got {kind_of(inst)}"
     elif v in ("minimum", "exclusiveMinimum", "maximum"):
         word = {"minimum": "at least", "exclusiveMinimum": "above", "maximum": "at most"}[v]
-        message = f"must be {word} {arg}, got {_kind(inst)}"
+        message = f"must be {word} {arg}, got {kind_of(inst)}"
     elif v == "pattern":
         hint = PATTERN_HINTS.get(arg)
-        message = f"{_kind(inst)} is not allowed" + (f": use {hint}" if hint else f" ({arg})")
+        message = f"{kind_of(inst)} is not allowed" + (f": use {hint}" if hint else f" ({arg})")
     elif v in ("minItems", "minLength", "minProperties"):
         message = "must not be empty"
     else:

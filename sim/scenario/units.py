@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 
+from lang.errors import InputError, kind_of
+
 __all__ = ["UnitError", "parse_time_ns", "parse_bits", "parse_bytes", "format_time", "format_bits",
            "TIME_UNITS", "SI_UPPER"]
 
@@ -27,7 +29,7 @@ SI_UPPER = {"": 1, "K": 10 ** 3, "kilo": 10 ** 3, "Ki": 2 ** 10, "kibi": 2 ** 10
 _U64 = 2 ** 64 - 1
 
 
-class UnitError(ValueError):
+class UnitError(InputError, ValueError):
     """Not a valid Shadow unit value; the message says why."""
 
 
@@ -48,7 +50,7 @@ def _value(text: str) -> tuple[int, str]:
 def _scalar(value, kind: str) -> str | int:
     if isinstance(value, bool) or not isinstance(value, (int, str)):
         raise UnitError(f"expected {kind} as an integer or a string like "
-                        f"{'30 s' if kind == 'a time' else '100 Mbit'}, got {_kind(value)}")
+                        f"{'30 s' if kind == 'a time' else '100 Mbit'}, got {kind_of(value)}")
     if isinstance(value, int) and not 0 <= value <= _U64:
         raise UnitError(f"{value}: must be a non-negative 64-bit integer")
     return value
@@ -110,13 +112,3 @@ def format_bits(bits: int) -> str:
         if bits and bits % size == 0:
             return f"{bits // size} {prefix}bit"
     return f"{bits} bit"
-
-
-def _kind(value) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return f"the boolean {str(value).lower()}"
-    if isinstance(value, float):
-        return f"the float {value!r}"
-    return {dict: "a mapping", list: "a list"}.get(type(value), type(value).__name__)

@@ -1,5 +1,5 @@
-"""Hold a Shadow 3.x config to every rule in SHADOW_NOTES (mirrored from Shadow's
-`configuration.rs`, `units.rs` and its GML graph code). Independent of the generator.
+"""Hold a Shadow 3.x config to every rule Shadow applies when it loads one (mirrored from Shadow's
+`configuration.rs`, `units.rs` and its GML graph code; docs/shadow.md §6). Independent of the generator.
 
 Each problem is `file:line:col: path: RULE: message`; RULES lists the rule names. Only top-level
 keys may be `x-` extension fields. Values are typed as serde_yaml types them (YAML 1.2 core):
@@ -8,39 +8,23 @@ keys may be `x-` extension fields. Values are typed as serde_yaml types them (YA
 from __future__ import annotations
 
 import ipaddress
-import lzma
 import re
 import shlex
-from dataclasses import dataclass
 from pathlib import Path
 
-from lang.errors import Problem, did_you_mean
+from lang.errors import Problem, kind_of
 
 from sim.shadow.configyaml import YamlError, YList, YMap, load_config_yaml
-from sim.scenario.gml import Edge, Graph, Node, graph_problems, parse_gml
-from sim.shadow.rules import (BITS, BOOL, BYTES, SCALAR_OK, STRING, STRING_NULL, TIME, TIME_NULL, U32, WORDS,
-                    EXPERIMENTAL, GENERAL, HOST_KEYS, HOST_OPTIONS, I32, PROCESS_KEYS, RULES, SIGNALS, is_int)
-from sim.scenario.units import UnitError, parse_bits, parse_bytes, parse_time_ns
+from sim.shadow.graphcheck import GraphChecks
+from sim.shadow.rules import (BITS, GENERAL, EXPERIMENTAL, HOST_KEYS, HOST_OPTIONS, I32, PROCESS_KEYS, RULES,
+                              SIGNALS, STRING, TIME, TIME_NULL, U32, is_int)
+from sim.shadow.walk import Summary, join
 
 __all__ = ["check_config", "check_text", "RULES", "Summary"]
 
 _HOST_CHAR = re.compile(r"[^a-z0-9.-]")
 _QUOTING = re.compile(r"['\"\\]")
 _IPV4 = re.compile(r"(0|[1-9][0-9]{0,2})(\.(0|[1-9][0-9]{0,2})){3}")
-
-
-@dataclass
-class Summary:
-    hosts: int = 0
-    processes: int = 0
-    nodes: int = 0
-    edges: int = 0
-    stop_time_ns: int | None = None
-
-    def line(self, file: str) -> str:
-        stop = f", stop_time {self.stop_time_ns // 10 ** 9} s" if self.stop_time_ns is not None else ""
-        return (f"{file}: ok: {_n(self.hosts, 'host')}, {_n(self.processes, 'process')}, graph of "
-                f"{_n(self.nodes, 'node')} and {_n(self.edges, 'edge')}{stop}")
 
 
 def check_config(path: str | Path) -> tuple[list[Problem], Summary]:
@@ -69,72 +53,9 @@ def check_text(text: str, file: str, base: Path, *,
     return sorted(set(checker.problems)), checker.summary
 
 
-class _Checker:
-    def __init__(self, file: str, base: Path, gml_files: dict[str, str]):
-        self.file, self.base, self.gml_files = file, base, gml_files
-        self.problems: list[Problem] = []
-        self.summary = Summary()
-        self.graph: Graph | None = None
-        self.gml_where: tuple = (None, None, "network.graph")
-        self.gml_file: Path | None = None
-        self.used: dict[int, list[str]] = {}           # node id -> hosts on it
+class _Checker(GraphChecks):
+    """Every section of a config: the top level, hosts and their processes."""
 
-    # ------------------------------------------------------------ reporting
-    def add(self, parent, key, path: str, rule: str, message: str, *, at_key: bool = False) -> None:
-        if isinstance(parent, YMap) and key in parent.key_pos:
-            line, col = parent.key_pos[key] if at_key else parent.value_pos[key]
-        elif isinstance(parent, YList) and isinstance(key, int) and key < len(parent.item_pos):
-            line, col = parent.item_pos[key]
-        else:
-            line, col = getattr(parent, "pos", (1, 1))
-        self.problems.append(Problem(self.file, line, col, path, f"{rule}: {message}"))
-
-    def keys(self, mapping, path: str, allowed, required=(), *, extensions: bool = False) -> bool:
-        """Unknown and missing keys of `mapping`; False if it is not a mapping."""
-        if not isinstance(mapping, YMap):
-            return False
-        for key in mapping:
-            if key not in allowed and not (extensions and isinstance(key, str) and key.startswith("x-")):
-                hint = did_you_mean(str(key), allowed) or f" (allowed: {', '.join(allowed)})"
-                self.add(mapping, key, _join(path, key), "unknown key", f"{key!r}{hint}", at_key=True)
-        for key in required:
-            if key not in mapping:
-                self.add(mapping, None, path or "(top)", "missing key", f"{key!r} is required")
-        return True
-
-    def value(self, parent, key, path: str, kind):
-        """Check one typed value; returns it converted (ns, bits, …) or None if it is wrong."""
-        value = parent[key]
-        where = _join(path, key)
-        if isinstance(kind, tuple):
-            if value not in kind or isinstance(value, bool):
-                self.add(parent, key, where, "type", f"expected one of {', '.join(map(str, kind))}, got {value!r}")
-            return value
-        if value is None and kind in (TIME_NULL, STRING_NULL):
-            return None
-        if kind in (TIME, TIME_NULL, BITS, BYTES):
-            parse = {BITS: parse_bits, BYTES: parse_bytes}.get(kind, parse_time_ns)
-            try:
-                return parse(value)
-            except UnitError as exc:
-                self.add(parent, key, where, "units", str(exc))
-                return None
-        if not SCALAR_OK[kind](value):
-            self.add(parent, key, where, "type", f"expected {WORDS[kind]}, got {_kind(value)}")
-            return None
-        return value
-
-    def fields(self, mapping, path: str, table: dict, required=()) -> dict:
-        if not self.keys(mapping, path, tuple(table), required):
-            self.add_type(mapping, path, "a mapping")
-            return {}
-        return {key: self.value(mapping, key, path, table[key]) for key in mapping if key in table}
-
-    def add_type(self, value, path: str, expected: str) -> None:
-        self.problems.append(Problem(self.file, *getattr(value, "pos", (1, 1)), path,
-                                     f"type: expected {expected}, got {_kind(value)}"))
-
-    # ------------------------------------------------------------ sections
     def top(self, data) -> None:
         if not self.keys(data, "", ("general", "network", "hosts", "experimental", "host_option_defaults"),
                          ("general", "network", "hosts"), extensions=True):
@@ -156,84 +77,7 @@ class _Checker:
             shortest = self.network(data["network"])
         if "hosts" in data:
             self.hosts(data["hosts"], general.get("stop_time"))
-        if self.graph is not None and not self.graph.problems:
-            used = set(self.used) & set(self.graph.nodes)
-            for p in graph_problems(self.graph, used, shortest_path=shortest):
-                self.gml_problem(p.line, p.rule, p.message)
-
-    def network(self, network) -> bool:
-        if not self.keys(network, "network", ("graph", "use_shortest_path"), ("graph",)):
-            self.add_type(network, "network", "a mapping")
-            return True
-        shortest = self.value(network, "use_shortest_path", "network", BOOL) \
-            if "use_shortest_path" in network else True
-        if "graph" in network:
-            self.load_graph(network["graph"], network)
-        return shortest is not False
-
-    def load_graph(self, graph, network) -> None:
-        path = "network.graph"
-        if not isinstance(graph, YMap) or graph.get("type") not in ("gml", "1_gbit_switch"):
-            got = graph.get("type") if isinstance(graph, YMap) else graph
-            self.add(network, "graph", path, "graph", f"type must be gml or 1_gbit_switch, got {got!r}")
-            return
-        if graph["type"] == "1_gbit_switch":
-            self.keys(graph, path, ("type",))
-            self.graph = Graph(nodes={0: Node(0, 1, {"host_bandwidth_down": "1 Gbit",
-                                                     "host_bandwidth_up": "1 Gbit"})},
-                               edges=[Edge(0, 0, 1, {"latency": "1 ms", "packet_loss": 0.0})])
-            self.gml_where = (graph, "type", path)
-            self.summary.nodes, self.summary.edges = 1, 1
-            return
-        self.keys(graph, path, ("type", "inline", "file"))
-        sources = [k for k in ("inline", "file") if k in graph]
-        if len(sources) != 1:
-            self.add(network, "graph", path, "graph", "give exactly one of inline or file")
-            return
-        if sources == ["inline"]:
-            text = self.value(graph, "inline", path, STRING)
-            self.gml_where = (graph, "inline", f"{path}.inline")
-        else:
-            text = self.read_gml(graph["file"], f"{path}.file")
-            self.gml_where = (graph, "file", f"{path}.file")
-        if text is None:
-            return
-        self.graph = parse_gml(text)
-        for p in self.graph.problems:
-            self.gml_problem(p.line, p.rule, p.message)
-        self.summary.nodes, self.summary.edges = len(self.graph.nodes), len(self.graph.edges)
-
-    def read_gml(self, source, path: str) -> str | None:
-        if not self.keys(source, path, ("path", "compression"), ("path",)):
-            self.add_type(source, path, "a mapping {path, compression}")
-            return None
-        if "compression" in source and source["compression"] not in ("xz", None):
-            self.add(source, "compression", f"{path}.compression", "type",
-                     f"expected xz or null, got {source['compression']!r}")
-        name = self.value(source, "path", path, STRING) if "path" in source else None
-        if not name:
-            return None
-        file = (self.base / name).expanduser()
-        self.gml_file = file
-        if str(file) in self.gml_files:
-            return self.gml_files[str(file)]
-        try:
-            if file.exists() and not file.is_file():
-                raise OSError("not a regular file")
-            raw = file.read_bytes()
-            return (lzma.decompress(raw) if source.get("compression") == "xz" else raw).decode("utf-8")
-        except (OSError, lzma.LZMAError, UnicodeDecodeError) as exc:
-            self.add(source, "path", f"{path}.path", "graph", f"cannot read {file}: "
-                                                              f"{getattr(exc, 'strerror', None) or exc}")
-            return None
-
-    def gml_problem(self, line: int, rule: str, message: str) -> None:
-        parent, key, path = self.gml_where
-        if key == "file":
-            self.problems.append(Problem(str(self.gml_file), line, 1, "network.graph",
-                                         f"{rule}: {message}"))
-        else:
-            self.add(parent, key, path, rule, f"GML line {line}: {message}")
+        self.used_nodes(shortest)
 
     def hosts(self, hosts, stop_ns: int | None) -> None:
         if not isinstance(hosts, YMap):
@@ -242,7 +86,7 @@ class _Checker:
         ips: dict[ipaddress.IPv4Address, str] = {}
         for name, host in hosts.items():
             self.summary.hosts += 1
-            path = _join("hosts", name)
+            path = join("hosts", name)
             self.host_name(hosts, name, path)
             if not self.keys(host, path, HOST_KEYS, ("network_node_id", "processes")):
                 self.add_type(host, path, "a mapping")
@@ -269,7 +113,7 @@ class _Checker:
 
     def host_name(self, hosts, name, path: str) -> None:
         if not isinstance(name, str):
-            self.add(hosts, name, path, "type", f"a host name must be a string, got {_kind(name)}", at_key=True)
+            self.add(hosts, name, path, "type", f"a host name must be a string, got {kind_of(name)}", at_key=True)
             return
         bad = _HOST_CHAR.search(name)
         message = (f"only lowercase a-z, 0-9, '-' and '.' are allowed (found {bad.group()!r})" if bad else
@@ -325,9 +169,9 @@ class _Checker:
         elif isinstance(args, YList):
             for j, arg in enumerate(args):
                 if not isinstance(arg, str):
-                    self.add(args, j, f"{where}[{j}]", "args", f"expected a string, got {_kind(arg)} (quote it)")
+                    self.add(args, j, f"{where}[{j}]", "args", f"expected a string, got {kind_of(arg)} (quote it)")
         else:
-            self.add(proc, "args", where, "args", f"expected a string or a list of strings, got {_kind(args)}")
+            self.add(proc, "args", where, "args", f"expected a string or a list of strings, got {kind_of(args)}")
 
     def environment(self, env, where: str) -> None:
         if not isinstance(env, YMap):
@@ -335,9 +179,9 @@ class _Checker:
             return
         for name, value in env.items():
             if not isinstance(name, str) or "=" in name:
-                self.add(env, name, _join(where, name), "environment", f"bad variable name {name!r}", at_key=True)
+                self.add(env, name, join(where, name), "environment", f"bad variable name {name!r}", at_key=True)
             elif not isinstance(value, str):
-                self.add(env, name, _join(where, name), "environment", f"expected a string, got {_kind(value)} "
+                self.add(env, name, join(where, name), "environment", f"expected a string, got {kind_of(value)} "
                                                                        "(quote every value)")
 
     def timing(self, proc, where: str, stop_ns: int | None) -> None:
@@ -363,7 +207,7 @@ class _Checker:
         value = parent[key]
         if isinstance(value, str) and value in SIGNALS or is_int(value) and 1 <= value <= 31:
             return value
-        self.add(parent, key, _join(where, key), "signal", f"{value!r} is not a signal (SIGTERM, SIGINT, 15, …)")
+        self.add(parent, key, join(where, key), "signal", f"{value!r} is not a signal (SIGTERM, SIGINT, 15, …)")
         return None
 
     def final_state(self, proc, where: str):
@@ -380,25 +224,5 @@ class _Checker:
         return None
 
 
-def _n(count: int, word: str) -> str:
-    return f"{count} {word}" + ("" if count == 1 else "es" if word.endswith("s") else "s")
-
-
-def _join(path: str, key) -> str:
-    return f"{path}.{key}" if path else str(key)
-
-
 def _secs(ns: int) -> str:
     return f"{ns / 1e9:g} s"
-
-
-def _kind(value) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return f"the boolean {str(value).lower()}"
-    if isinstance(value, (int, float)):
-        return f"the number {value!r}"
-    if isinstance(value, str):
-        return f"the string {value!r}"
-    return "a list" if isinstance(value, list) else "a mapping"

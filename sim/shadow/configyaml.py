@@ -13,6 +13,8 @@ import re
 import yaml
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
+from lang.errors import InputError
+
 __all__ = ["YMap", "YList", "YamlError", "load_config_yaml"]
 
 _STR, _SEQ, _MAP = "tag:yaml.org,2002:str", "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"
@@ -44,7 +46,7 @@ class YList(list):
     __slots__ = ("pos", "item_pos")
 
 
-class YamlError(Exception):
+class YamlError(InputError):
     """[(line, col, message)] that stop the config from loading."""
 
     def __init__(self, problems: list[tuple[int, int, str]]):

@@ -18,7 +18,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lang.errors import Problem
+from lang.errors import InputError, Problem
 from sim import REPO_ROOT
 from sim.scenario.layout import GML, PER_HOST, SHARED
 from sim.scenario.load import STOP_EARLY, AgentSpec, Scenario
@@ -58,8 +58,11 @@ HEADER = """\
 """
 
 
-class GenerateError(Exception):
-    """Problems that stop a config from being generated (bad input or a failed check)."""
+class GenerateError(InputError):
+    """Problems that stop a config from being generated (bad input or a failed check); each line
+    says where."""
+
+    printed_as_is = True
 
     def __init__(self, problems: list[Problem | str]):
         self.problems = problems

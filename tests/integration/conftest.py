@@ -9,7 +9,7 @@ import pytest
 from rpc_client import DaemonClient, WalletClient
 from sim.local.processes import DaemonProcess, Supervisor
 
-# Coinbase unlocks after 60 blocks; ring size 16 needs 16 unlocked outputs (MONERO_NOTES).
+# Coinbase unlocks after 60 blocks; ring size 16 needs 16 unlocked outputs.
 BOOTSTRAP_BLOCKS = 80
 
 

@@ -29,7 +29,7 @@ from rpc_client import NoWalletOpen, WalletClient
 SEED = 1234
 START = 1_000_000.0      # virtual clock origin (engine seconds)
 RPC_TIMEOUT = 60.0
-OPEN_TIMEOUT = 300.0     # create_wallet costs seconds of CPU (MONERO_NOTES)
+OPEN_TIMEOUT = 300.0     # create_wallet costs seconds of CPU
 
 
 class LeafAgent:

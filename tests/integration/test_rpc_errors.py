@@ -1,4 +1,5 @@
-"""Each error row of MONERO_NOTES, produced by a real wallet-rpc, maps to its exception."""
+"""Each wallet-rpc error the clients name (rpc_client.errors.CODES), produced by a real
+wallet-rpc, maps to its exception."""
 import pytest
 
 from rpc_client import (AuthError, DaemonUnreachable, MethodNotFound, NoWalletOpen,
