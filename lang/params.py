@@ -37,25 +37,19 @@ def number(doc: str, *, default: Any = None, minimum: float | None = None,
            maximum: float | None = None, exclusive_minimum: float | None = None,
            random: bool = True) -> dict:
     """A number (int or float) with optional bounds."""
-    schema: dict = {"type": "number"}
-    if minimum is not None:
-        schema["minimum"] = minimum
-    if exclusive_minimum is not None:
-        schema["exclusiveMinimum"] = exclusive_minimum
-    if maximum is not None:
-        schema["maximum"] = maximum
-    return _param(schema, doc, default, random, True)
+    return _param(_bounded("number", minimum=minimum, exclusiveMinimum=exclusive_minimum, maximum=maximum),
+                  doc, default, random, True)
 
 
 def integer(doc: str, *, default: Any = None, minimum: int | None = None,
             maximum: int | None = None, random: bool = True) -> dict:
     """An integer with optional bounds."""
-    schema: dict = {"type": "integer"}
-    if minimum is not None:
-        schema["minimum"] = minimum
-    if maximum is not None:
-        schema["maximum"] = maximum
-    return _param(schema, doc, default, random, True)
+    return _param(_bounded("integer", minimum=minimum, maximum=maximum), doc, default, random, True)
+
+
+def _bounded(kind: str, **bounds: Any) -> dict:
+    """{"type": kind} with the JSON Schema bounds that are given."""
+    return {"type": kind, **{name: value for name, value in bounds.items() if value is not None}}
 
 
 def string(doc: str, *, default: Any = None, enum: list | None = None,
