@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-from lang.errors import LoadError, UsageError
+from lang.errors import LoadError, MonerosimError, UsageError, exit_status
 
 __all__ = ["main", "ENV"]
 
@@ -126,16 +126,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return _dispatch(args)
-    except (LoadError, UsageError) as exc:
-        print(str(exc), file=sys.stderr)
-        return 2
+    except MonerosimError as exc:
+        return exit_status(exc, "tree-runner")
     except KeyboardInterrupt:
         return 0
     except Exception as exc:  # noqa: BLE001 - one line, not a traceback, unless debugging
-        from behaviours.registry import RegistryError
-        if isinstance(exc, RegistryError):
-            print(f"tree-runner: {exc}", file=sys.stderr)
-            return 2
         print(f"tree-runner: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
         if logging.getLogger().isEnabledFor(logging.DEBUG):
             raise

@@ -9,7 +9,7 @@ import os
 import sys
 from typing import Any
 
-from lang.errors import UsageError
+from lang.errors import LoadError, Problem, UsageError
 from lang.values import is_number
 
 from .cli import ENV, _factory, _option, _params
@@ -62,10 +62,10 @@ def _tree_and_agent(args: argparse.Namespace) -> tuple[str, str]:
     """The tree file and the agent id the run was given (both required; the id checked)."""
     tree_path = _option(args, "tree")
     if not tree_path:
-        raise UsageError(f"tree-runner: give a tree file (or set {ENV['tree']}); see tree-runner --help")
+        raise UsageError(f"give a tree file (or set {ENV['tree']}); see tree-runner --help")
     agent_id = _option(args, "agent")
     if not agent_id:
-        raise UsageError(f"tree-runner: --agent ID is required (or set {ENV['agent']})")
+        raise UsageError(f"--agent ID is required (or set {ENV['agent']})")
     import ipc
     try:
         ipc.validate_agent_id(agent_id)
@@ -158,7 +158,8 @@ def _check_endpoints(tree, cat, daemon_url: str | None, wallet_url: str | None) 
         calls = leaf.RPC if leaf is not None else ()
         for endpoint, url, flag in (("daemon", daemon_url, "--daemon"), ("wallet", wallet_url, "--wallet")):
             if not url and any(c.startswith(endpoint + ".") for c in calls):
-                problems.append(f"{node.where}: {node.path}: {node.type} calls the {endpoint} RPC: pass "
-                                f"{flag} URL (or set {ENV[endpoint]})")
+                problems.append(Problem(node.file, node.line, node.col, node.path,
+                                        f"{node.type} calls the {endpoint} RPC: pass {flag} URL "
+                                        f"(or set {ENV[endpoint]})"))
     if problems:
-        raise UsageError("\n".join(sorted(set(problems))))
+        raise LoadError(problems)
