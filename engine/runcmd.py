@@ -12,7 +12,7 @@ from typing import Any
 from lang.errors import LoadError, Problem, UsageError
 from lang.values import is_number
 
-from .cli import ENV, _factory, _option, _params
+from .options import ENV, factory as _factory, option as _option, params as _params
 
 __all__ = ["run"]
 

@@ -56,7 +56,7 @@ def test_a_class_that_is_neither_leaf_nor_control_node_is_refused():
 
 
 def test_for_plugins_builds_one_factory_per_plugin_list():
-    from engine.cli import _factory
+    from engine.options import factory as _factory
     assert Factory.for_plugins() is Factory.for_plugins(()) is _factory([])
     assert Factory.for_plugins(entry_points=False) is not Factory.for_plugins()
 

@@ -98,7 +98,7 @@ def test_tree_runner_refuses_code(tmp_path, where):
 
 
 def test_parameters_from_the_command_line_and_environment_refuse_code(tmp_path):
-    from engine.cli import _params
+    from engine.options import params as _params
     from lang.errors import UsageError
     marker = tmp_path / "marker"
     with pytest.raises(UsageError):

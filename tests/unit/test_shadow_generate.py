@@ -157,7 +157,7 @@ NOT_UNDER_SHADOW = {"tree", "time_scale", "clock_origin", "lockstep", "virtual",
 
 
 def test_every_tree_runner_option_is_set_or_deliberately_left_out(tmp_path):
-    from engine.cli import ENV
+    from engine.options import ENV
     text = SMALL.replace("count: 2, start", "count: 2, plugins: [tests.engine.plugin_leaves], start") \
         + "wallet_login: {user: u, password: p}\n"
     _, _, data = render(load_scenario(scenario_file(tmp_path, text)))
