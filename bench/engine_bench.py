@@ -128,7 +128,7 @@ def startup() -> list[Row]:
     vs `python -c "import py_trees, yaml, jsonschema, requests"`."""
     import compileall
     # An installed package has bytecode; a checkout under PYTHONDONTWRITEBYTECODE would not.
-    for package in ("engine", "behaviours", "ipc", "rpc_client", "bench"):
+    for package in ("lang", "engine", "behaviours", "ipc", "rpc_client", "bench"):
         compileall.compile_dir(REPO / package, quiet=1)
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     env["PYTHONPATH"] = str(REPO)
