@@ -36,6 +36,7 @@ from sim.local.timekeeper import TimeKeeper
 TREES = REPO_ROOT / "trees"
 DAEMON = "node"
 END_OF_TIME = 100 * 365 * 86400.0     # simulated seconds: the World's own (never reached) turn
+SEED = int(os.environ.get("FAULT_SEED", "6"))     # the seeds of test_faults*.py
 
 
 def spec(agent_id: str, tree: str, *, wallet: bool = True, **params: Any) -> AgentSpec:
@@ -263,6 +264,49 @@ class World:
                 raise AssertionError(f"{what}: not within {timeout:.0f} s; events so far "
                                      f"{[e for _, e in self.events]}")
             time.sleep(interval)
+
+
+# ---------------------------------------------------------------- moments of a faulted run
+
+def payment_ids(records: list[dict], *events: str) -> list[str]:
+    return [r["payment_id"] for r in records if r.get("event") in events]
+
+
+def open_orders(world: World, user: str) -> set[str]:
+    """Orders the user's journal placed and neither paid nor failed."""
+    records = world.journal(user)
+    return set(payment_ids(records, "order_placed")) - \
+        set(payment_ids(records, "payment_sent", "payment_failed"))
+
+
+@dataclass
+class Mark:
+    """A moment of the run: real and simulated time (the keeper's now: no record journaled
+    after the mark has an earlier `t`), each journal's length, and notes."""
+
+    unix: float
+    t: float
+    lengths: dict[str, int]
+    info: dict = field(default_factory=dict)
+
+    def after(self, world: World, agent: str, event: str) -> list[dict]:
+        """`event` records `agent` journaled after this moment."""
+        return [r for r in world.journal(agent)[self.lengths[agent]:] if r.get("event") == event]
+
+
+def mark(world: World, **info) -> Mark:
+    return Mark(time.time(), world.now(), {a: len(world.journal(a)) for a in world.runners}, info)
+
+
+def kill_mid_payment(world: World, user: str, kill, timeout: float = 90.0) -> Mark:
+    """Kill (`kill()`) while `user` has an order placed and not yet paid; falls back to any
+    moment after `timeout` seconds (noted in the mark)."""
+    deadline = time.monotonic() + timeout
+    while not open_orders(world, user) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    before = open_orders(world, user)
+    kill()
+    return mark(world, open=sorted(before), caught=bool(before))
 
 
 def scan_journal(path: Path) -> dict:

@@ -133,6 +133,18 @@ def wallet_url(chain, name: str) -> str:
     return chain.supervisor.wallets[name].url
 
 
+SHOP = "lk-shop"          # the shop agent's id is also its wallet's name
+
+
+def shop_wallet(chain) -> tuple[WalletClient, str, str]:
+    """The marketplace's wallet (made once per session): (client, address, wallet-rpc URL)."""
+    client, address = wallet(chain, SHOP)
+    return client, address, wallet_url(chain, SHOP)
+
+
+def miner_url(chain) -> str:
+    return chain.supervisor.wallets["miner"].url
+
 def bare_wallet_rpc(chain, name: str = "lk-nowallet"):
     """A wallet-rpc that never opened a wallet (every wallet call: -13). Made once."""
     proc = chain.supervisor.wallets.get(name)

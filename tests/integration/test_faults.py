@@ -12,7 +12,8 @@ shipped role trees, on the lockstep clock) lives through, in order:
   4. the marketplace's tree-runner SIGKILLed and restarted;
 then the users stop, the chain runs on until every payment is confirmed, and the rest stop.
 The tests read what the run left (journals, order books, state files, the marketplace's
-wallet). A second test SIGTERMs a whole `monerosim run` at a seeded random simulated moment.
+wallet). test_faults_sigterm.py SIGTERMs a whole `monerosim run` at a seeded random simulated
+moment.
 
 Faults are injected on real time (a process is down for a second or two) while the agents
 live on simulated time: while monerod or a wallet-rpc is down, every call to it costs real
@@ -23,30 +24,22 @@ FAULT_SEED=<n> in the environment changes the seeds (default 6).
 """
 from __future__ import annotations
 
-import json
-import os
-import random
 import signal
-import subprocess
-import sys
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.proc import command_lines
-
 import ipc
 from sim.report.summary import summarize
 
-from tests.integration.faultkit import World, processes_alive, scan_journal, spec
+from tests.integration.faultkit import (SEED, Mark, World, kill_mid_payment, mark, open_orders,
+                                        payment_ids, scan_journal, spec)
 
 pytestmark = pytest.mark.integration
 
-ROOT = Path(__file__).resolve().parents[2]
-SEED = int(os.environ.get("FAULT_SEED", "6"))
 USERS = ("user-0", "user-1")
 SHOP = "shop-0"
 BOOTSTRAP = 150     # the trees' default: wallet-rpc 0.18.0.0 can hang in transfer on short chains
@@ -64,49 +57,8 @@ KILLED_WRITERS = {"journals/user-1.jsonl", "shared/orders/user-1.jsonl", f"journ
 
 # ---------------------------------------------------------------- helpers
 
-def payment_ids(records: list[dict], *events: str) -> list[str]:
-    return [r["payment_id"] for r in records if r.get("event") in events]
-
-
-def open_orders(world: World, user: str) -> set[str]:
-    """Orders the user's journal placed and neither paid nor failed."""
-    records = world.journal(user)
-    return set(payment_ids(records, "order_placed")) - \
-        set(payment_ids(records, "payment_sent", "payment_failed"))
-
-
 def max_block(world: World) -> int:
     return max([r["height"] for r in world.events_of("pool-0", "block_mined")] or [0])
-
-
-@dataclass
-class Mark:
-    """A moment of the run: real and simulated time (the keeper's now: no record journaled
-    after the mark has an earlier `t`), each journal's length, and notes."""
-
-    unix: float
-    t: float
-    lengths: dict[str, int]
-    info: dict = field(default_factory=dict)
-
-    def after(self, world: World, agent: str, event: str) -> list[dict]:
-        """`event` records `agent` journaled after this moment."""
-        return [r for r in world.journal(agent)[self.lengths[agent]:] if r.get("event") == event]
-
-
-def mark(world: World, **info) -> Mark:
-    return Mark(time.time(), world.now(), {a: len(world.journal(a)) for a in world.runners}, info)
-
-
-def kill_mid_payment(world: World, user: str, kill, timeout: float = 90.0) -> Mark:
-    """Kill (`kill()`) while `user` has an order placed and not yet paid; falls back to any
-    moment after `timeout` seconds (noted in the mark)."""
-    deadline = time.monotonic() + timeout
-    while not open_orders(world, user) and time.monotonic() < deadline:
-        time.sleep(0.01)
-    before = open_orders(world, user)
-    kill()
-    return mark(world, open=sorted(before), caught=bool(before))
 
 
 @dataclass
@@ -130,86 +82,110 @@ class FaultedRun:
 
 # ---------------------------------------------------------------- the faulted run
 
+def _start_the_daemon_late(world: World, marks: dict[str, Mark]) -> None:
+    """0. Everything but the daemon: each agent's WaitForDaemon must find nobody there."""
+    world.start_wallets()
+    world.start_agents()
+    world.wait_for("every agent waiting for the daemon",
+                   lambda: all(world.events_of(a, "daemon_waiting") for a in world.runners), 90)
+    # The daemon is late in simulated time too: it starts once time has gone on past every
+    # agent's first look (each look at a dead daemon costs real seconds of retries).
+    waited = max(world.events_of(a, "daemon_waiting")[0]["t"] for a in world.runners)
+    world.wait_for("simulated time going on without the daemon", lambda: world.now() > waited, 120)
+    marks["daemon_up"] = mark(world)
+    world.start_daemon()
+    world.wait_for("both users paying twice",
+                   lambda: all(len(world.events_of(u, "payment_sent")) >= 2 for u in USERS), 240)
+
+
+def _kill_the_daemon(world: World, marks: dict[str, Mark]) -> None:
+    """1. monerod: SIGKILL, 2 s down, the same ports again. No hold: the agents are meant to
+    run into the dead daemon, and time cannot race meanwhile (see the module docstring)."""
+    count = world.daemon.client(timeout=30).get_block_count()
+    world.kill_daemon()
+    marks["daemon_kill"] = mark(world, count=count, mined=max_block(world))
+    time.sleep(2)
+    world.restart_daemon()
+    marks["daemon_restart"] = mark(world, count=world.daemon.client(timeout=30).get_block_count())
+    world.wait_for("blocks after the daemon restart",
+                   lambda: max_block(world) >= marks["daemon_kill"].info["mined"] + 3, 120)
+    world.wait_for("both users paying after the daemon restart", lambda: all(
+        marks["daemon_restart"].after(world, u, "payment_sent") for u in USERS), 120)
+
+
+def _kill_a_wallet_rpc(world: World, marks: dict[str, Mark]) -> None:
+    """2. user-0's wallet-rpc, mid-payment: SIGKILL, 1 s down, the same port again (no hold:
+    user-0 is meant to find it gone; its calls to a dead port cost real seconds too)."""
+    marks["wallet_kill"] = kill_mid_payment(world, "user-0", lambda: world.kill_wallet("user-0"))
+    time.sleep(1)
+    world.restart_wallet("user-0")
+    marks["wallet_restart"] = mark(world)
+    world.wait_for("user-0 reopening its wallet and paying twice more", lambda: (
+        marks["wallet_kill"].after(world, "user-0", "wallet_reopened")
+        and len(marks["wallet_restart"].after(world, "user-0", "payment_sent")) >= 2), 120)
+
+
+def _kill_a_user(world: World, marks: dict[str, Mark]) -> None:
+    """3. user-1's tree-runner, mid-payment: SIGKILL, then the same command line again, at
+    one simulated instant (a hold from the kill until the new process connects): the
+    restart must find the order exactly as the crash left it, the others wait meanwhile."""
+    marks["user_kill"] = kill_mid_payment(world, "user-1",
+                                          lambda: world.kill_agent("user-1", hold=True))
+    marks["user_kill"].info["open_in_journal"] = sorted(open_orders(world, "user-1"))
+    world.start_agent("user-1")
+    world.wait_for("user-1 paying twice after its restart", lambda: len(
+        marks["user_kill"].after(world, "user-1", "payment_sent")) >= 2, 120)
+
+
+def _kill_the_marketplace(world: World, marks: dict[str, Mark]) -> None:
+    """4. The marketplace's tree-runner, once it has seen payments (and saved them)."""
+    state = world.root / "state" / f"{SHOP}.json"
+    world.wait_for("the marketplace's saved payments", lambda: state.exists() and
+                   (ipc.read_document(state) or {}).get("keys", {}).get("payments"), 60)
+    # No hold: the others go on while the marketplace is down (payments sent meanwhile
+    # must be seen after its restart, once).
+    world.kill_agent(SHOP)
+    marks["shop_kill"] = mark(world, seen=[r["txid"] for r in world.events_of(SHOP, "payment_seen")])
+    world.start_agent(SHOP)
+    world.wait_for("the marketplace seeing two new payments after its restart", lambda: len(
+        marks["shop_kill"].after(world, SHOP, "payment_seen")) >= 2, 120)
+
+
+def _stop_once_all_confirmed(world: World, marks: dict[str, Mark]) -> dict[str, int | None]:
+    """Users stop; blocks go on until the marketplace has confirmed every payment sent; then
+    the rest stop. The exit codes of all."""
+    codes = world.stop_agents(list(USERS))
+    marks["users_stopped"] = mark(world)
+
+    def all_confirmed():
+        confirmed = {r["txid"] for r in world.events_of(SHOP, "payment_confirmed")}
+        return {r["txid"] for u in USERS for r in world.events_of(u, "payment_sent")} <= confirmed
+    world.wait_for("every payment confirmed at the marketplace", all_confirmed, 150)
+    codes.update(world.stop_agents(["controller", "pool-0", SHOP]))
+    return codes
+
+
+def _shop_transfers(world: World) -> list[dict]:
+    """The marketplace's wallet: the truth about what was paid to it."""
+    shop = world.supervisor.wallets[SHOP].client(timeout=120)
+    shop.refresh()
+    transfers = shop.get_transfers(incoming=True, pool=True)
+    return transfers["in"] + transfers["pool"]
+
+
 @pytest.fixture(scope="module")
 def faulted(tmp_path_factory) -> FaultedRun:
     world = World(tmp_path_factory.mktemp("faults") / "run", SPECS, seed=SEED)
     began = time.monotonic()
     marks: dict[str, Mark] = {}
     try:
-        # 0. Everything but the daemon: each agent's WaitForDaemon must find nobody there.
-        world.start_wallets()
-        world.start_agents()
-        world.wait_for("every agent waiting for the daemon",
-                       lambda: all(world.events_of(a, "daemon_waiting") for a in world.runners), 90)
-        # The daemon is late in simulated time too: it starts once time has gone on past every
-        # agent's first look (each look at a dead daemon costs real seconds of retries).
-        waited = max(world.events_of(a, "daemon_waiting")[0]["t"] for a in world.runners)
-        world.wait_for("simulated time going on without the daemon", lambda: world.now() > waited, 120)
-        marks["daemon_up"] = mark(world)
-        world.start_daemon()
-        world.wait_for("both users paying twice",
-                       lambda: all(len(world.events_of(u, "payment_sent")) >= 2 for u in USERS), 240)
-
-        # 1. monerod: SIGKILL, 2 s down, the same ports again. No hold: the agents are meant to
-        # run into the dead daemon, and time cannot race meanwhile (see the module docstring).
-        count = world.daemon.client(timeout=30).get_block_count()
-        world.kill_daemon()
-        marks["daemon_kill"] = mark(world, count=count, mined=max_block(world))
-        time.sleep(2)
-        world.restart_daemon()
-        marks["daemon_restart"] = mark(world, count=world.daemon.client(timeout=30).get_block_count())
-        world.wait_for("blocks after the daemon restart",
-                       lambda: max_block(world) >= marks["daemon_kill"].info["mined"] + 3, 120)
-        world.wait_for("both users paying after the daemon restart", lambda: all(
-            marks["daemon_restart"].after(world, u, "payment_sent") for u in USERS), 120)
-
-        # 2. user-0's wallet-rpc, mid-payment: SIGKILL, 1 s down, the same port again (no hold:
-        # user-0 is meant to find it gone; its calls to a dead port cost real seconds too).
-        marks["wallet_kill"] = kill_mid_payment(world, "user-0", lambda: world.kill_wallet("user-0"))
-        time.sleep(1)
-        world.restart_wallet("user-0")
-        marks["wallet_restart"] = mark(world)
-        world.wait_for("user-0 reopening its wallet and paying twice more", lambda: (
-            marks["wallet_kill"].after(world, "user-0", "wallet_reopened")
-            and len(marks["wallet_restart"].after(world, "user-0", "payment_sent")) >= 2), 120)
-
-        # 3. user-1's tree-runner, mid-payment: SIGKILL, then the same command line again, at
-        # one simulated instant (a hold from the kill until the new process connects): the
-        # restart must find the order exactly as the crash left it, the others wait meanwhile.
-        marks["user_kill"] = kill_mid_payment(world, "user-1",
-                                              lambda: world.kill_agent("user-1", hold=True))
-        marks["user_kill"].info["open_in_journal"] = sorted(open_orders(world, "user-1"))
-        world.start_agent("user-1")
-        world.wait_for("user-1 paying twice after its restart", lambda: len(
-            marks["user_kill"].after(world, "user-1", "payment_sent")) >= 2, 120)
-
-        # 4. The marketplace's tree-runner, once it has seen payments (and saved them).
-        state = world.root / "state" / f"{SHOP}.json"
-        world.wait_for("the marketplace's saved payments", lambda: state.exists() and
-                       (ipc.read_document(state) or {}).get("keys", {}).get("payments"), 60)
-        # No hold: the others go on while the marketplace is down (payments sent meanwhile
-        # must be seen after its restart, once).
-        world.kill_agent(SHOP)
-        marks["shop_kill"] = mark(world, seen=[r["txid"] for r in world.events_of(SHOP, "payment_seen")])
-        world.start_agent(SHOP)
-        world.wait_for("the marketplace seeing two new payments after its restart", lambda: len(
-            marks["shop_kill"].after(world, SHOP, "payment_seen")) >= 2, 120)
-
-        # Users stop; blocks go on until the marketplace has confirmed every payment sent.
-        codes = world.stop_agents(list(USERS))
-        marks["users_stopped"] = mark(world)
-
-        def all_confirmed():
-            confirmed = {r["txid"] for r in world.events_of(SHOP, "payment_confirmed")}
-            return {r["txid"] for u in USERS for r in world.events_of(u, "payment_sent")} <= confirmed
-        world.wait_for("every payment confirmed at the marketplace", all_confirmed, 150)
-        codes.update(world.stop_agents(["controller", "pool-0", SHOP]))
-
-        # The marketplace's wallet: the truth about what was paid to it.
-        shop = world.supervisor.wallets[SHOP].client(timeout=120)
-        shop.refresh()
-        transfers = shop.get_transfers(incoming=True, pool=True)
-        shop_transfers = transfers["in"] + transfers["pool"]
+        _start_the_daemon_late(world, marks)
+        _kill_the_daemon(world, marks)
+        _kill_a_wallet_rpc(world, marks)
+        _kill_a_user(world, marks)
+        _kill_the_marketplace(world, marks)
+        codes = _stop_once_all_confirmed(world, marks)
+        shop_transfers = _shop_transfers(world)
     finally:
         world.close()
     run = FaultedRun(world, marks, codes, shop_transfers, time.monotonic() - began)
@@ -369,84 +345,3 @@ def test_blocks_and_payments_go_on_after_the_daemon_restart(faulted):
     assert len(set(heights)) == len(heights)
     for user in USERS:
         assert restart.after(faulted.world, user, "payment_sent"), user
-
-
-# ---------------------------------------------------------------- SIGTERM to a whole run
-
-def simulated_now(run_dir: Path) -> float:
-    """The latest `t` journaled so far in a run (simulated time has reached at least that)."""
-    return max((r["t"] for p in (run_dir / "journals").glob("*.jsonl") for r in ipc.read_journal(p)),
-               default=0.0)
-
-
-def test_sigterm_stops_a_whole_run_cleanly(tmp_path):
-    out = tmp_path / "run"
-    # A seeded moment in the first 25 of the run's 30 simulated minutes (the lockstep clock's
-    # pace depends on the machine, so the moment is simulated, not real).
-    moment = random.Random(SEED).uniform(0, 25 * 60)
-    proc = subprocess.Popen([sys.executable, "-m", "sim.cli", "run", str(ROOT / "tests/faults/sigterm.yaml"),
-                             "--out", str(out), "--quiet"],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            started = [p for p in (out / "journals").glob("*.jsonl")
-                       if any(r["event"] == "agent_started" for r in ipc.read_journal(p)[:1])]
-            if len(started) == 5:
-                break
-            assert proc.poll() is None and time.monotonic() < deadline, "agents did not start"
-            time.sleep(0.2)
-        origin = min(ipc.read_journal(p)[0]["t"] for p in started)
-        deadline = time.monotonic() + 900
-        while simulated_now(out) - origin < moment:
-            assert proc.poll() is None and time.monotonic() < deadline, \
-                f"the run did not reach {moment:.0f} s simulated (at {simulated_now(out) - origin:.0f} s)"
-            time.sleep(0.1)
-        assert proc.poll() is None
-        at = simulated_now(out) - origin
-        term_at = time.time()
-        proc.send_signal(signal.SIGTERM)
-        stdout, stderr = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
-    took = time.time() - term_at
-    done = Counter(r["event"] for p in (out / "journals").glob("*.jsonl") for r in ipc.read_journal(p))
-    print(f"SIGTERM at {at:.0f} s simulated (seeded moment {moment:.0f} s; wallets created "
-          f"{done['wallet_created']}, blocks mined {done['block_mined']}, "
-          f"payments {done['payment_sent']}); the run stopped in {took:.1f} s")
-    assert proc.returncode == 128 + signal.SIGTERM, stdout + stderr
-    assert "interrupted by SIGTERM" in stderr
-    record = json.loads((out / "run.json").read_text())
-    assert (record["status"], record["interrupted_by"], record["exit_code"]) == ("interrupted", "SIGTERM", 143)
-    assert record["clock"]["kind"] == "lockstep" and record["simulated"] >= at
-    assert [(a["id"], a["outcome"]) for a in record["agents"]] == \
-        [(a, "ok") for a in ("controller", "pool", "shop", "user-0", "user-1")], record["agents"]
-
-    for path in sorted((out / "journals").glob("*.jsonl")):
-        scanned = scan_journal(path)
-        assert (scanned["corrupt"], scanned["torn"]) == (0, False), path.name
-        events = [r["event"] for r in scanned["records"]]
-        assert events[0] == "agent_started" and events.count("agent_started") == 1, path.name
-        assert events[-1] == "agent_stopped" and scanned["records"][-1]["reason"] == "SIGTERM", path.name
-
-    pids = [record["daemon"]["pid"]] + [a["pid"] for a in record["agents"]] + \
-        [a["wallet"]["pid"] for a in record["agents"] if a["wallet"]]
-    assert len(pids) == 1 + 5 + 4 and all(pids)
-    assert processes_alive(pids) == []
-    assert command_lines(str(out)) == []
-
-    for agent in record["agents"]:
-        if agent["wallet"] is None:
-            continue
-        assert agent["wallet"]["saved"] is True, agent
-        opened = [r for r in ipc.read_journal(out / "journals" / f"{agent['id']}.jsonl")
-                  if r["event"] in ("wallet_created", "wallet_opened")]
-        if not opened:                                     # stopped before its wallet existed
-            continue
-        wallet_dir = out / "wallets" / agent["id"]
-        assert (wallet_dir / f"{agent['id']}.keys").is_file(), agent["id"]
-        cache = wallet_dir / agent["id"]
-        assert cache.is_file(), agent["id"]
-        assert cache.stat().st_mtime >= term_at - 0.5, f"{agent['id']}: its wallet was not stored at the stop"

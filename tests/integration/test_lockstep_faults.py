@@ -163,6 +163,37 @@ def all_pids(record: dict) -> list[int]:
 
 # ---------------------------------------------------------------- (a)
 
+def _freeze_then_kill(out: Path, proc: subprocess.Popen, looker: dict) -> tuple[float, float, float]:
+    """SIGSTOP the looker's wallet-rpc until simulated time stands still behind the hung looker,
+    SIGKILL the looker, wait for the clock to tick again, SIGCONT the wallet-rpc. Real
+    (monotonic) times: the clock's last tick was first seen, the kill, time moving again."""
+    os.kill(looker["wallet"]["pid"], signal.SIGSTOP)
+    try:
+        # Frozen: the clock agent (a tick every 5 s, 0.5 s of real time at x10) journals
+        # nothing for 4 real seconds. The looker's next look hangs; it began after the clock's
+        # last tick was journaled, so its RPC cannot time out before `seen + 30`.
+        last = {"t": None, "seen": time.monotonic()}
+
+        def frozen():
+            ticks = journal(out, "clock")
+            t = ticks[-1]["t"] if ticks else None
+            if t != last["t"]:
+                last.update(t=t, seen=time.monotonic())
+            return time.monotonic() - last["seen"] >= 4.0
+        wait_until("simulated time standing still behind the hung looker", frozen, 120, proc)
+        frozen_t, seen = last["t"], last["seen"]
+        assert journal(out, "looker")[-1]["event"] != "agent_stopped"
+        # it holds time in an RPC (a socket read with the RPC timeout), not in a wait
+        assert blocked_in(looker["pid"]) in ("poll", "unknown"), blocked_in(looker["pid"])
+        os.kill(looker["pid"], signal.SIGKILL)
+        killed = time.monotonic()
+        wait_until("the clock ticking again after the kill",
+                   lambda: journal(out, "clock")[-1]["t"] > frozen_t, 120, proc)
+        return seen, killed, time.monotonic()
+    finally:
+        os.kill(looker["wallet"]["pid"], signal.SIGCONT)
+
+
 def test_an_agent_killed_while_it_holds_time_leaves_the_barrier_at_once(tmp_path):
     """The looker hangs in `refresh` (its wallet-rpc SIGSTOPped; the launcher's RPC timeout is
     30 s), so simulated time stands still for everyone. SIGKILL it: time moves again at once,
@@ -178,31 +209,7 @@ def test_an_agent_killed_while_it_holds_time_leaves_the_barrier_at_once(tmp_path
         record = run_record(out)
         looker = next(a for a in record["agents"] if a["id"] == "looker")
         assert record["status"] == "running" and record["clock"]["kind"] == "lockstep"
-        os.kill(looker["wallet"]["pid"], signal.SIGSTOP)
-        try:
-            # Frozen: the clock agent (a tick every 5 s, 0.5 s of real time at x10) journals
-            # nothing for 4 real seconds. The looker's next look hangs; it began after the clock's
-            # last tick was journaled, so its RPC cannot time out before `seen + 30`.
-            last = {"t": None, "seen": time.monotonic()}
-
-            def frozen():
-                ticks = journal(out, "clock")
-                t = ticks[-1]["t"] if ticks else None
-                if t != last["t"]:
-                    last.update(t=t, seen=time.monotonic())
-                return time.monotonic() - last["seen"] >= 4.0
-            wait_until("simulated time standing still behind the hung looker", frozen, 120, proc)
-            frozen_t, seen = last["t"], last["seen"]
-            assert journal(out, "looker")[-1]["event"] != "agent_stopped"
-            # it holds time in an RPC (a socket read with the RPC timeout), not in a wait
-            assert blocked_in(looker["pid"]) in ("poll", "unknown"), blocked_in(looker["pid"])
-            os.kill(looker["pid"], signal.SIGKILL)
-            killed = time.monotonic()
-            wait_until("the clock ticking again after the kill",
-                       lambda: journal(out, "clock")[-1]["t"] > frozen_t, 120, proc)
-            resumed = time.monotonic()
-        finally:
-            os.kill(looker["wallet"]["pid"], signal.SIGCONT)
+        seen, killed, resumed = _freeze_then_kill(out, proc, looker)
         stdout, stderr = finish(proc, 300)
     finally:
         if proc.poll() is None:
@@ -236,6 +243,35 @@ def _spec(folder: Path, agent_id: str, tree: str, *, wallet: bool) -> AgentSpec:
                      wallet=wallet, stop="late")
 
 
+def _stop_a_while(world: World, pid: int, seconds: float) -> tuple[float, list, list[dict], list[dict]]:
+    """SIGSTOP the wallet-rpc `pid` for `seconds` real seconds, then SIGCONT it. The simulated
+    time at the stop, samples (monotonic, simulated) of the keeper's time meanwhile, and the
+    looker's journal and the clock's ticks before the SIGCONT."""
+    os.kill(pid, signal.SIGSTOP)
+    stopped_at, stopped_t = time.monotonic(), world.now()
+    try:
+        # Watch the keeper's time while the wallet-rpc is stopped: how long (real seconds) it
+        # stands still in one go.
+        samples = [(stopped_at, stopped_t)]
+        while time.monotonic() - stopped_at < seconds:
+            time.sleep(0.05)
+            samples.append((time.monotonic(), world.now()))
+        assert not world.crashed(), world.crashed()
+        return stopped_t, samples, world.journal("looker"), world.events_of("clock", "tick")
+    finally:
+        os.kill(pid, signal.SIGCONT)
+
+
+def _longest_standstill(samples: list[tuple[float, float]]) -> float:
+    """The longest stretch of real seconds over which the sampled simulated time stood still."""
+    still, since = 0.0, samples[0]
+    for sample in samples[1:]:
+        if sample[1] != since[1]:
+            since = sample
+        still = max(still, sample[0] - since[0])
+    return still
+
+
 def test_a_hung_rpc_times_out_and_time_goes_on(tmp_path):
     """The looker's wallet-rpc is SIGSTOPped for 12 real seconds; the looker runs with
     `--rpc-timeout 2s`. Each look then hangs 2 real seconds (time stands still meanwhile), fails
@@ -255,20 +291,7 @@ def test_a_hung_rpc_times_out_and_time_goes_on(tmp_path):
         world.wait_for("the looker reading its balance",
                        lambda: world.events_of("looker", "balance_ok"), 180)
         wallet = world.supervisor.wallets["looker"]
-        os.kill(wallet.pid, signal.SIGSTOP)
-        stopped_at, stopped_t = time.monotonic(), world.now()
-        try:
-            # Watch the keeper's time while the wallet-rpc is stopped: how long (real seconds) it
-            # stands still in one go.
-            samples = [(stopped_at, stopped_t)]
-            while time.monotonic() - stopped_at < 12:
-                time.sleep(0.05)
-                samples.append((time.monotonic(), world.now()))
-            assert not world.crashed(), world.crashed()
-            during = world.journal("looker")
-            clock_during = world.events_of("clock", "tick")
-        finally:
-            os.kill(wallet.pid, signal.SIGCONT)
+        stopped_t, samples, during, clock_during = _stop_a_while(world, wallet.pid, 12)
         resumed_t = world.now()
         world.wait_for("the looker reading its balance after SIGCONT", lambda: [
             r for r in world.events_of("looker", "balance_ok") if r["t"] > resumed_t], 120)
@@ -286,11 +309,7 @@ def test_a_hung_rpc_times_out_and_time_goes_on(tmp_path):
     assert [r for r in clock_during if r["t"] > timeouts[0]["t"]], (timeouts[0], clock_during[-3:])
     assert samples[-1][1] > stopped_t + 10
     # never frozen much longer than one RPC timeout (2 s) at a time
-    still, since = 0.0, samples[0]
-    for sample in samples[1:]:
-        if sample[1] != since[1]:
-            since = sample
-        still = max(still, sample[0] - since[0])
+    still = _longest_standstill(samples)
     print(f"{len(timeouts)} RpcTimeout while stopped; time moved {samples[-1][1] - stopped_t:.0f} s "
           f"simulated in 12 s real; longest standstill {still:.1f} s real")
     assert still < 2 * 2 + 4, still
