@@ -38,6 +38,17 @@ class Chain:
     def mine(self, blocks: int, address: str | None = None) -> dict:
         return self.rpc.generateblocks(blocks, address or self.miner_address)
 
+    def mine_until_mined(self, txids, most: int = 3) -> dict[str, int]:
+        """Mine one block at a time until every tx of `txids` is in a block (at most `most`
+        blocks): {txid: height of its block}. On a loaded machine a tx sent just before
+        generateblocks now and then lands one block later."""
+        for _ in range(most):
+            self.mine(1)
+            txs = self.rpc.get_transactions(list(txids))["txs"]
+            if len(txs) == len(txids) and not any(tx.get("in_pool") for tx in txs):
+                return {tx["tx_hash"]: tx["block_height"] for tx in txs}
+        pytest.fail(f"not all of {list(txids)} mined in {most} blocks")
+
 
 def wait_until(predicate, timeout: float = 30.0, interval: float = 0.2):
     """Poll `predicate` until it returns something truthy; fail the test after `timeout`."""

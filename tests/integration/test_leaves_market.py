@@ -343,7 +343,7 @@ def test_record_payment_flags_mismatch_unknown_and_wrong_shop(chain, shop, agent
         Status.SUCCESS
     assert plain.events("order_placed") == [] and plain.ticks == 1
     txids["no_id"] = plain.event("payment_sent")["txid"]
-    mined = chain.mine(1)
+    height = chain.mine_until_mined(txids.values())
 
     watch = shopkeeper.ready(RecordPayment(confirmations=5))
     assert look(shopkeeper, watch) == Status.SUCCESS
@@ -351,10 +351,10 @@ def test_record_payment_flags_mismatch_unknown_and_wrong_shop(chain, shop, agent
     got = {case: (seen[txid]["status"], seen[txid]["user"], seen[txid]["amount"],
                   seen[txid]["height"]) for case, txid in txids.items()}
     assert got == {
-        "amount_mismatch": ("amount_mismatch", "user-3", to_atomic("0.2"), mined["height"]),
-        "unknown": ("unknown", None, to_atomic("0.1"), mined["height"]),
-        "wrong_shop": ("wrong_shop", "user-4", to_atomic("0.15"), mined["height"]),
-        "no_id": ("unknown", None, to_atomic("0.05"), mined["height"]),
+        "amount_mismatch": ("amount_mismatch", "user-3", to_atomic("0.2"), height[txids["amount_mismatch"]]),
+        "unknown": ("unknown", None, to_atomic("0.1"), height[txids["unknown"]]),
+        "wrong_shop": ("wrong_shop", "user-4", to_atomic("0.15"), height[txids["wrong_shop"]]),
+        "no_id": ("unknown", None, to_atomic("0.05"), height[txids["no_id"]]),
     }
     assert seen[txids["amount_mismatch"]]["expected"] == to_atomic("0.3")
     assert seen[txids["unknown"]]["payment_id"] == "00000000000abc02"
