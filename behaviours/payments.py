@@ -20,9 +20,9 @@ class SendTx(Leaf):
     `to` is an address or a registry record (e.g. "{shop}" from PickPeer). The payment ID
     (16 hex digits) is drawn from the agent's RNG, redrawn while it names an order already in
     the agent's order book (a restarted agent's RNG replays the draws of its previous run).
-    Tick 1: `make_integrated_address` for the
-    payee and the order (`order_placed {payment_id, shop, amount}`) goes to the journal and to
-    the agent's order book in shared/orders/. Tick 2: `transfer`; journals `payment_sent
+    In one tick: `make_integrated_address` for the
+    payee, the order (`order_placed {payment_id, shop, amount}`) to the journal and to the
+    agent's order book in shared/orders/, then `transfer`; journals `payment_sent
     {payment_id, shop, amount, fee, txid}` (and `order_paid` in the order book) and stores it
     in `output`; SUCCESS. A refused
     transfer (e.g. not enough unlocked money, -37) journals `payment_failed` with its code,
@@ -64,11 +64,12 @@ class SendTx(Leaf):
             return self.wake_in(0)
         order = {"payment_id": self.payment_id, "shop": self.shop, "amount": self.amount}
         if self.destination is None:
+            # The order is in the book before the transfer (a crash in between leaves it open
+            # for RecoverOrders) and in the same tick (a stop between the two would too).
             made = wallet.make_integrated_address(self.payment_id, self.address)
             self.destination = made["integrated_address"]
             self.record(ORDER_PLACED, **order)
             self._order_book().append("order_placed", **order)
-            return self.wake_in(0)
         try:
             sent = wallet.transfer([(self.destination, self.amount)],
                                    priority=self.args.priority)

@@ -95,17 +95,16 @@ def test_send_tx_pays_an_integrated_address_and_journals_the_order(chain, shop, 
     leaf = user.ready(SendTx(to=BlackboardRef("shop"), amount=0.25))   # "{shop}"
     payment_id = f"{make_rng(SEED, 'user-1').getrandbits(64):016x}"
 
-    assert user.tick(leaf) == Status.RUNNING              # make_integrated_address
-    assert user.ctx.next_wake == START
+    # one tick: the order goes to the journal and the order book, then the transfer
+    assert user.tick(leaf) == Status.SUCCESS
     placed = user.event("order_placed")
     order = {"payment_id": payment_id, "shop": SHOP, "amount": to_atomic("0.25")}
     assert {k: placed[k] for k in order} == order
+    assert [r["event"] for r in user.events() if r["event"] in ("order_placed", "payment_sent")] == \
+        ["order_placed", "payment_sent"]
     book = order_book(user.shared, "user-1")
-    assert [{k: o[k] for k in ("event", "agent", *order)} for o in book] == \
-        [{"event": "order_placed", "agent": "user-1", **order}]
-    assert user.events("payment_sent") == []
-
-    assert user.tick(leaf) == Status.SUCCESS              # transfer
+    assert {k: book[0][k] for k in ("event", "agent", *order)} == \
+        {"event": "order_placed", "agent": "user-1", **order}
     sent = user.event("payment_sent")
     assert {k: sent[k] for k in order} == order and sent["fee"] > 0
     assert user.get("last_tx") == {**order, "fee": sent["fee"], "txid": sent["txid"]}
@@ -124,6 +123,14 @@ def test_send_tx_pays_an_integrated_address_and_journals_the_order(chain, shop, 
 
 # ---------------------------------------------------------------- RecoverOrders
 
+class _Killed(BaseException):
+    """The agent's process dying: no leaf turns it into a FAILURE."""
+
+
+def _killed(*_args, **_kw):
+    raise _Killed()
+
+
 def test_recover_orders_settles_what_a_killed_run_left_open(chain, shop, agents):
     _, shop_address, _ = shop
     first = agents("user-7", wallet_url=miner_url(chain))
@@ -134,8 +141,12 @@ def test_recover_orders_settles_what_a_killed_run_left_open(chain, shop, agents)
     # the restarted agent replays its RNG: its next payment ID must not reuse a booked one
     again = agents("user-7", wallet_url=miner_url(chain), shared=first.shared)
     send = again.ready(SendTx(to=record, amount=0.12))
-    assert again.tick(send) == Status.RUNNING            # order placed ... then killed
+    again.ctx.wallet.transfer = _killed                  # order placed ... then killed
+    with pytest.raises(_Killed):
+        again.tick(send)
     never_sent = again.events("order_placed")[-1]["payment_id"]   # (same journal file)
+    assert [r for r in again.events("payment_sent") if r["payment_id"] == never_sent] == []
+    assert again.events("leaf_failed") == []
     rng = make_rng(SEED, "user-7")
     assert [f"{rng.getrandbits(64):016x}" for _ in range(2)] == [paid["payment_id"], never_sent]
     # ... and an order whose transfer went out before the kill, but not its order_paid
