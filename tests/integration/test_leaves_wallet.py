@@ -118,13 +118,14 @@ def test_await_funds_runs_until_a_transfer_unlocks(chain, agents):
     assert agent.ctx.next_wake == START + 10
     assert agent.get("funds") == {"balance": 0, "unlocked": 0}
 
-    chain.miner.transfer([(address, to_atomic("1.5"))])
-    chain.mine(1)
+    txid = chain.miner.transfer([(address, to_atomic("1.5"))])["tx_hash"]
+    height = chain.mine_until_mined([txid])[txid]
     assert agent.run(leaf, max_ticks=4) == Status.RUNNING   # received, but locked
     assert agent.get("funds") == {"balance": to_atomic("1.5"), "unlocked": 0}
     assert agent.events("funded") == []
 
-    chain.mine(9)                                           # received transfers unlock after 10
+    # received transfers unlock 10 blocks after the block that holds them
+    chain.mine(height + 10 - chain.rpc.get_block_count())
     assert agent.run(leaf, max_ticks=4) == Status.SUCCESS
     funded = agent.event("funded")
     assert (funded["unlocked"], funded["balance"]) == (to_atomic("1.5"), to_atomic("1.5"))

@@ -19,13 +19,13 @@ def test_balance_refresh_and_unlock(chain):
     wallet, address = chain.new_wallet("unlock")
     amount = to_atomic("1.5")
     txid = chain.miner.transfer([(address, amount)])["tx_hash"]
-    chain.mine(1)
+    height = chain.mine_until_mined([txid])[txid]
     fetched = wallet.refresh()
     assert fetched["blocks_fetched"] >= 1 and fetched["received_money"] is True
     balance = wallet.get_balance()
     assert balance["balance"] == amount and balance["unlocked_balance"] == 0
     assert balance["blocks_to_unlock"] > 0
-    chain.mine(9)
+    chain.mine(height + 10 - chain.rpc.get_block_count())   # unlocks 10 blocks after its block
     wallet.refresh()
     assert wallet.get_balance()["unlocked_balance"] == amount
     seen = wallet.get_transfer_by_txid(txid)["transfer"]
