@@ -80,19 +80,24 @@ class EmitMiningSignal(Leaf):
     its `hashrate` from the agent's RNG, writes {seq, pool, blocks, issued_at, height} to
     shared/signals/mining.json, journals `signal_issued` and stores the signal in `output`.
     If the previous signal (in `output`) was not fulfilled, its pool is left out this time
-    (when another exists). Returns SUCCESS, FAILURE when no pool is registered.
+    (when another exists). With `race` > 1, every `race_every`-th signal tells that many
+    different pools at once (each picked by weight from those left; the others in `rivals`):
+    each mines on its own daemon and the network settles the fork. Returns SUCCESS, FAILURE when no pool is registered.
     """
 
     PARAMS = {
         "role": ROLE | {"default": "pool"},
         "weight": string("registry field used as weight", default="hashrate"),
         "blocks": integer("blocks to mine per signal", minimum=1, default=1),
+        "race": integer("pools told at once (a mining race between daemons)", minimum=1, default=1),
+        "race_every": integer("only every n-th signal is a race (the others settle the forks)",
+                              minimum=1, default=1),
         "output": key("blackboard key of the signal (also read: the previous one)",
                       default="signal"),
     }
-    OUTPUTS = {"output": "the signal {seq, pool, blocks, height, issued_at}"}
+    OUTPUTS = {"output": "the signal {seq, pool, blocks, height, issued_at, rivals}"}
     DURABLE = ("output",)
-    SHOWN = ("blocks",)
+    SHOWN = ("blocks", "race", "race_every")
     ROLES = {"role": LOOKS_UP}
     RPC = ("daemon.get_block_count",)
 
@@ -107,11 +112,16 @@ class EmitMiningSignal(Leaf):
             pools = [p for p in pools if p["agent"] != previous["pool"]]
         current = ipc.read_mining_signal(self.ctx.shared_dir)
         seq = (current["seq"] + 1) if current else 1
-        pool = weighted_pick(self.ctx.rng, pools, self.args.weight)["agent"]
+        chosen, race = [], self.args.race if seq % self.args.race_every == 0 else 1
+        while pools and len(chosen) < race:
+            chosen.append(weighted_pick(self.ctx.rng, pools, self.args.weight)["agent"])
+            pools = [p for p in pools if p["agent"] != chosen[-1]]
+        pool, rivals = chosen[0], chosen[1:]
+        extra = {"rivals": rivals} if rivals else {}
         signal = ipc.write_mining_signal(self.ctx.shared_dir, seq=seq, pool=pool,
                                          blocks=self.args.blocks, issued_at=self.now(),
-                                         height=height)
-        self.record(SIGNAL_ISSUED, seq=seq, pool=pool, blocks=self.args.blocks, height=height)
+                                         height=height, **extra)
+        self.record(SIGNAL_ISSUED, seq=seq, pool=pool, blocks=self.args.blocks, height=height, **extra)
         self.write("output", signal)
         return Status.SUCCESS
 
@@ -150,7 +160,8 @@ class AwaitMiningSignal(WaitingLeaf):
     """Wait for a mining signal addressed to this agent.
 
     Returns RUNNING (re-reading shared/signals/mining.json every `poll`, no RPC) until a
-    signal with a seq newer than the last one handled names this agent, then SUCCESS with it
+    signal with a seq newer than the last one handled names this agent (as its pool or one of
+    its rivals), then SUCCESS with it
     in `output`. The last seq handled is the `seq` of `output`. FAILURE after `timeout`;
     `waiting` every `report_every` (the last signal seen, for another pool or none).
     """
@@ -166,7 +177,8 @@ class AwaitMiningSignal(WaitingLeaf):
     def update(self) -> Status:
         last = self.bb.get(self.args.output)["seq"] if self.bb.exists(self.args.output) else 0
         signal = ipc.read_mining_signal(self.ctx.shared_dir)
-        if signal and signal["seq"] > last and signal["pool"] == self.ctx.agent_id:
+        told = [signal["pool"], *signal.get("rivals", ())] if signal else []
+        if signal and signal["seq"] > last and self.ctx.agent_id in told:
             self.write("output", signal)
             return Status.SUCCESS
         last_seen = f"signal {signal['seq']} for {signal['pool']}" if signal else "no signal yet"

@@ -110,8 +110,8 @@ _DECLARED = (
           "FundPeers", ("txids", "peers", "amount", "outputs", "fee")),
     Event(BOOTSTRAP_MINED, "the controller mined `blocks` bootstrap blocks paying `pool`",
           "Bootstrap", ("pool", "blocks", "height")),
-    Event(SIGNAL_ISSUED, "the controller asked `pool` to mine `blocks` blocks (signal `seq`)",
-          "EmitMiningSignal", ("seq", "pool", "blocks", "height")),
+    Event(SIGNAL_ISSUED, "the controller asked `pool` (and `rivals`, racing it) to mine `blocks` "
+          "blocks (signal `seq`)", "EmitMiningSignal", ("seq", "pool", "blocks", "height"), ("rivals",)),
     Event(BLOCK_LATE, "the blocks of signal `seq` did not come within the timeout",
           "AwaitBlock", ("seq", "pool")),
     Event(BLOCK_MINED, "a pool mined `blocks` blocks (answering signal `seq`, or None)",

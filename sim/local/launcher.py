@@ -23,6 +23,7 @@ from rpc_client import DaemonClient, RpcError
 
 from sim.report.outcomes import BAD_OUTCOMES, FINISHED
 from sim.local.agents import AgentProcess, describe_exit
+from sim.local.daemons import RunDaemons
 from sim.local.processes import DaemonProcess, ProcessError, Supervisor, cpu_seconds
 from sim.report.progress import Display, Progress
 from sim.local.runclock import RunClock
@@ -63,7 +64,8 @@ class Launcher(Startup):
         self.agent_grace = agent_grace
         self.python = python
         self.agents: list[AgentProcess] = []
-        self.daemon: DaemonProcess | None = None
+        self.daemon: DaemonProcess | None = None     # the first daemon (height, progress)
+        self.net: RunDaemons | None = None
         self.wallet_stops: dict[str, dict] = {}
         self.failures: list[str] = []          # what went wrong outside the agents
         self.verdict: str | None = None        # ok / degraded / failed, once judged
@@ -98,9 +100,11 @@ class Launcher(Startup):
                 finally:
                     self._stop_agents()
                     self._read_final_height()
-                    self.cpu = {"monerod": cpu_seconds(self.daemon.pid if self.daemon else None),
+                    self.cpu = {"monerod": self.net.cpu() if self.net else 0.0,
                                 "wallet_rpc": sum(cpu_seconds(w.pid) for w in supervisor.wallets.values())}
                     self._stop_monero(supervisor)
+                    if self.net is not None:
+                        self.net.stop_relay()
         finally:
             if self.clock is not None:
                 self.clock.close()
@@ -207,9 +211,12 @@ class Launcher(Startup):
                     self.display.say(f"agent {agent.id}: its tree finished")
 
     def _check_monero(self) -> None:
-        if self.daemon is not None and not self.daemon.alive():
-            self._fail(f"monerod ended ({describe_exit(self.daemon.popen.returncode)}) during the run; "
-                       f"stopping (log {self.daemon.log_path})")
+        for daemon in self.net.ended() if self.net is not None else ():
+            self._fail(f"monerod {daemon.name} ended ({describe_exit(daemon.popen.returncode)}) during the "
+                       f"run; stopping (log {daemon.log_path})")
+            break
+        if self.net is not None and self.net.relay_ended() and not self._fatal:
+            self._fail("the network relay ended during the run; stopping (log logs/relay.log)")
         for agent in self.agents:
             w = agent.wallet
             if w is not None and not w.alive() and agent.id not in self._dead_wallets:
@@ -270,9 +277,10 @@ class Launcher(Startup):
         for note in result.notes:
             self.display.say(note)
         self.failures += result.failures
-        if self.daemon is not None and self.daemon.popen is not None \
-                and self.daemon.popen.returncode not in (0, None) and not self._fatal:
-            self.failures.append(f"monerod stopped badly ({describe_exit(self.daemon.popen.returncode)})")
+        for daemon in self.net.all if self.net is not None else ():
+            if daemon.popen is not None and daemon.popen.returncode not in (0, None) and not self._fatal:
+                self.failures.append(f"monerod {daemon.name} stopped badly "
+                                     f"({describe_exit(daemon.popen.returncode)})")
 
     # ------------------------------------------------------------ run.json
     def record(self) -> dict:
@@ -297,6 +305,7 @@ class Launcher(Startup):
                 "verdict": self.verdict,
                 "interrupted_by": signal.Signals(self.signal).name if self.signal else None,
                 "final_height": self.final_height, "daemon": daemon, "agents": agents,
+                "network": self.net.record(self.max_speed) if self.net is not None else None,
                 "crashed": [a.id for a in self.crashed()], "failures": self.failures}
 
     def _write_run_json(self) -> None:

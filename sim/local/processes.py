@@ -231,14 +231,15 @@ class Supervisor:
         return old
 
     def daemon_argv(self, name: str, rpc_port: int, p2p_port: int, *, offline: bool,
-                    peers: tuple[str, ...] = (), extra: tuple[str, ...] = ()) -> list[str]:
+                    peers: tuple[str, ...] = (), extra: tuple[str, ...] = (),
+                    p2p_ip: str = LOOPBACK, log_level: str = "0") -> list[str]:
         data = self.root / "daemons" / name
         key, cert = self.tls
         argv = [MONEROD, "--regtest", "--fixed-difficulty", "1", "--keep-fakechain",
                 "--non-interactive", "--data-dir", str(data),
-                "--log-file", str(data / "monerod.log"), "--log-level", "0",
+                "--log-file", str(data / "monerod.log"), "--log-level", log_level,
                 "--rpc-bind-ip", LOOPBACK, "--rpc-bind-port", str(rpc_port),
-                "--p2p-bind-ip", LOOPBACK, "--p2p-bind-port", str(p2p_port),
+                "--p2p-bind-ip", p2p_ip, "--p2p-bind-port", str(p2p_port),
                 "--no-igd", "--no-zmq", "--disable-rpc-ban", "--disable-dns-checkpoints",
                 "--check-updates", "disabled", "--rpc-ssl", "autodetect",
                 "--rpc-ssl-private-key", str(key), "--rpc-ssl-certificate", str(cert),
@@ -252,18 +253,21 @@ class Supervisor:
 
     def start_daemon(self, name: str = "daemon", *, offline: bool = True,
                      peers: tuple[str, ...] = (), extra_args: tuple[str, ...] = (),
-                     rpc_port: int | None = None, p2p_port: int | None = None) -> DaemonProcess:
-        """Start a regtest monerod and wait until it answers. Ports are reused on restart."""
+                     rpc_port: int | None = None, p2p_port: int | None = None,
+                     p2p_ip: str = LOOPBACK, log_level: str = "0", wait: bool = True) -> DaemonProcess:
+        """Start a regtest monerod and wait until it answers (`wait=False`: return at once).
+        P2P binds `p2p_ip` (a networked run gives each daemon its own loopback address). Ports
+        are reused on restart."""
         old = self._claim(self.daemons, name)
         rpc_port = rpc_port or (old.rpc_port if old else free_port())
-        p2p_port = p2p_port or (old.p2p_port if old else free_port())
+        p2p_port = p2p_port or (old.p2p_port if old else free_port(p2p_ip))
         argv = self.daemon_argv(name, rpc_port, p2p_port, offline=offline, peers=peers,
-                                extra=extra_args)
+                                extra=extra_args, p2p_ip=p2p_ip, log_level=log_level)
         proc = DaemonProcess(name, argv, self.root / "daemons" / name, rpc_port,
                              self.root / "logs" / f"daemon-{name}.out")
         proc.p2p_port = p2p_port
         self.daemons[name] = proc
-        return self._launch(proc)
+        return self._launch(proc, wait)
 
     def wallet_argv(self, name: str, rpc_port: int, daemon_url: str, *,
                     login: tuple[str, str] | None, extra: tuple[str, ...] = ()) -> list[str]:

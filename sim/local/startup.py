@@ -9,6 +9,7 @@ import time
 import ipc
 
 from sim.local.agents import AgentProcess, agent_argv, agent_env
+from sim.local.daemons import NETWORK_PACE, RunDaemons, networked
 from sim.local.processes import Supervisor
 from sim.local.runclock import make_run_clock
 from sim.report.progress import Progress
@@ -17,7 +18,6 @@ from sim.report.summary import expectations, short_duration
 __all__ = ["Startup", "RUN_DIRS", "start_offset", "counted"]
 
 BOOT_LIMIT = max(2, os.cpu_count() or 1)    # wallet-rpcs starting at once (each spins a core ~1 s)
-DAEMON = "daemon"       # daemons/<host>/: one shared daemon locally (issue 5 adds per-host ones)
 RUN_DIRS = ("shared/registry", "shared/signals", "journals", "state", "wallets", "ringdb", "daemons",
             "logs")
 
@@ -34,21 +34,30 @@ class Startup:
     def _start(self, supervisor: Supervisor) -> None:
         say = self.display.say
         say(f"run directory {self.run_dir}")
+        if self.max_speed is None and self.clock_kind == "lockstep" and networked(self.scenario):
+            self.max_speed = NETWORK_PACE     # the links delay in real time (docs/network.md)
         self.clock = make_run_clock(self.clock_kind, self.run_dir, time_scale=self.time_scale,
                                     max_speed=self.max_speed)
-        self.daemon = supervisor.start_daemon(DAEMON)
         specs = self.scenario.agents()
+        self.net = RunDaemons(self.scenario, specs, self.run_dir, supervisor)
+        self.daemon = self.net.start()
         payers = tuple(r for r, n in expectations(self.run_dir).payments.items() if n > 0)
         self.progress = Progress(self.run_dir, self.daemon.url, payer_roles=payers,
                                  wallets=sum(1 for spec in specs if spec.wallet))
-        say(f"monerod (regtest) at {self.daemon.url}")
+        if self.net.networked:
+            links = self.net.plan.links
+            say(f"{len(self.net.all)} monerod (regtest) peered over {len(links)} emulated links "
+                f"(network/links.json); the first at {self.daemon.url}")
+        else:
+            say(f"monerod (regtest) at {self.daemon.url}")
         self._supervisor = supervisor
         first = [s for s in specs if start_offset(s) <= 0]
         wallets = {}
         pending = [s for s in first if s.wallet]
         while pending and not self.stopping:    # a few at a time: each spins a core at start-up
             batch, pending = pending[:BOOT_LIMIT], pending[BOOT_LIMIT:]
-            started = {s.id: supervisor.start_wallet_rpc(s.id, self.daemon, login=self._login, wait=False)
+            started = {s.id: supervisor.start_wallet_rpc(s.id, self.net.for_agent(s.id), login=self._login,
+                                                         wait=False)
                        for s in batch}
             for name, wallet in started.items():
                 wallet.wait_ready(supervisor.ready_timeout)
@@ -72,7 +81,7 @@ class Startup:
             f"simulated on the {self.clock.describe(self.duration + self.drain)}")
 
     def _start_agent(self, spec, wallet) -> None:
-        argv = agent_argv(spec, daemon_url=self.daemon.url, wallet_url=wallet.url if wallet else None,
+        argv = agent_argv(spec, daemon_url=self.net.for_agent(spec.id).url, wallet_url=wallet.url if wallet else None,
                           shared=self.run_dir / "shared", journals=self.run_dir / "journals",
                           seed=self.scenario.seed, clock=self.clock.agent_args(), python=self.python)
         agent = AgentProcess(spec, argv, self.run_dir / "logs" / f"agent-{spec.id}.log", wallet,
@@ -92,7 +101,8 @@ class Startup:
             self.clock.hold("starts")               # due starts waiting for a boot slot
         while self._due and start_offset(self._due[0]) <= now and len(self._booting) < BOOT_LIMIT:
             spec = self._due.pop(0)
-            wallet = (self._supervisor.start_wallet_rpc(spec.id, self.daemon, login=self._login, wait=False)
+            wallet = (self._supervisor.start_wallet_rpc(spec.id, self.net.for_agent(spec.id), login=self._login,
+                                                        wait=False)
                       if spec.wallet else None)
             self.clock.hold(f"wallet:{spec.id}")      # a starting wallet-rpc holds time still
             self._booting[spec.id] = (spec, wallet, time.monotonic())

@@ -9,7 +9,7 @@ arguments and the wallet RPC login. Their schema is in `sim.scenario.schema`; `s
       regions: {eu: {bandwidth: 100 Mbit}, us: {bandwidth_down: 50 Mbit, bandwidth_up: 10 Mbit}}
       latency: {eu: 5ms, us: 10ms, eu-us: 80ms}      # every region needs its own (intra) latency
       packet_loss: {eu-us: 0.01}                     # or one number for every link; default 0
-    daemons: {placement: per-host | shared, count: 2, peers: 4}
+    daemons: {placement: per-host | shared, count: 2, peers: 4, overlay: random | line}
     monerod_args: [--log-level, "1"]                 # replace or add options (not the wiring)
     wallet_rpc_args: []
     wallet_login: {user: sim, password: secret}
@@ -91,6 +91,7 @@ class Daemons:
     placement: str | None = None    # None: per-host under Shadow, one shared daemon locally
     count: int = 1                  # shared daemons
     peers: int = 4                  # exclusive P2P neighbours per daemon
+    overlay: str = "random"         # random (ring + chords) | line
 
     def resolved(self, default: str) -> str:
         return self.placement or default
@@ -126,7 +127,8 @@ def load_layout(doc: Document, data: dict, base: Path) -> tuple[Layout, list[Pro
         layout.network = _network(doc, data["network"], base, problems)
     if "daemons" in data:
         raw = data["daemons"]
-        layout.daemons = Daemons(raw.get("placement"), raw.get("count", 1), raw.get("peers", 4))
+        layout.daemons = Daemons(raw.get("placement"), raw.get("count", 1), raw.get("peers", 4),
+                                 raw.get("overlay", "random"))
         if "count" in raw and raw.get("placement") != SHARED:
             problems.append(doc.problem(("daemons", "count"), "count is for `placement: shared` daemons",
                                         key=True))

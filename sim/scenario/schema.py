@@ -119,20 +119,29 @@ NETWORK_SCHEMA = _key({
                                 "a latency per link; `gml`: your own graph file. The other keys of "
                                 "`network` depend on it.", [SWITCH, REGIONS])},
     "allOf": [_when(SWITCH, _SWITCH), _when(GML, _GML), _when(REGIONS, _REGIONS)]},
-    "Where the hosts sit and how they are linked. " + _LOCAL_IGNORES,
+    "Where the hosts sit and how they are linked. Under Shadow, its network; in a local run with "
+    "more than one daemon (`daemons`), the latency, bandwidth and loss of every P2P link between "
+    "daemons (docs/network.md); a local run with one daemon ignores it.",
     [{"type": "switch", "latency": "5ms", "bandwidth": "100 Mbit"}, {"type": "gml", "file": "topology.gml"}],
     {"type": SWITCH, "latency": "1ms", "bandwidth": "1 Gbit", "packet_loss": 0})
 
 _DAEMONS = _key({"type": "object", "additionalProperties": False, "properties": {
     "placement": _key({"enum": [PER_HOST, SHARED]},
                       "`per-host`: a monerod on every agent's host; `shared`: `count` daemon hosts "
-                      "that the agents use in turn. Without it: per-host under Shadow.", [PER_HOST, SHARED]),
+                      "that the agents use in turn. Without it: per-host under Shadow, one shared "
+                      "daemon locally.", [PER_HOST, SHARED]),
     "count": _key({"type": "integer", "minimum": 1},
                   "How many daemons, with `placement: shared` only.", [2], 1),
     "peers": _key({"type": "integer", "minimum": 1},
                   "Exclusive P2P neighbours of each monerod: the next daemon on a ring (so all are "
-                  "connected) plus others drawn from the seed.", [8], 4)}},
-    "The monerod processes: where they run and how they are peered. " + _LOCAL_IGNORES,
+                  "connected) plus others drawn from the seed.", [8], 4),
+    "overlay": _key({"enum": ["random", "line"]},
+                    "How the daemons are peered: `random` (a ring plus `peers` - 1 chords drawn from "
+                    "the seed) or `line` (each daemon to the next one only, in host order: for "
+                    "measuring hop by hop).", ["line"], "random")}},
+    "The monerod processes: where they run and how they are peered. Without `placement`, a "
+    "local run has one daemon and a Shadow run one per host; with it, both run the same daemons "
+    "on the same overlay (docs/network.md).",
     [{"placement": PER_HOST, "peers": 4}, {"placement": SHARED, "count": 2}], {})
 
 

@@ -24,10 +24,10 @@ from sim.scenario.layout import GML, PER_HOST, SHARED
 from sim.scenario.load import STOP_EARLY, AgentSpec, Scenario
 
 from sim.shadow.check import check_text
-from sim.monero.commands import MONEROD_RPC, WALLET_RPC_PORT, Tls, merge_options, monerod_args, wallet_rpc_args
+from sim.monero.commands import MONEROD_P2P, MONEROD_RPC, WALLET_RPC_PORT, Tls, merge_options, monerod_args, wallet_rpc_args
 from sim.shadow.emit import key, quote
 from sim.scenario.gml import graph_problems, parse_gml
-from sim.shadow.topology import Host, Topology, build_topology, daemon_names
+from sim.scenario.topology import Host, Topology, build_topology, daemon_names
 from sim.scenario.units import format_bits, format_time
 
 __all__ = ["Paths", "Generated", "generate", "render", "START_GAP", "STOP_MARGIN", "GenerateError"]
@@ -198,7 +198,7 @@ def _host(scenario: Scenario, host: Host, paths: Paths) -> list[str]:
     start = agent.start if agent is not None else 0.0
     if host.daemon:
         args = merge_options(monerod_args(host.ip, paths.data_root / "daemons" / host.name, paths.tls,
-                                          host.peers), scenario.monerod_args)
+                                          [f"{ip}:{MONEROD_P2P}" for ip in host.peers]), scenario.monerod_args)
         lines += _process(paths.monerod, args, "*monero", start, None)
     if agent is None:
         return lines

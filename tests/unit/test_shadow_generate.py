@@ -17,7 +17,7 @@ from lang.errors import LoadError
 from sim import cli
 from sim.scenario.load import load_scenario
 from sim.shadow import generate as gen
-from sim.shadow import topology
+from sim.scenario import topology
 from sim.shadow.check import check_text
 from sim.shadow.configyaml import load_config_yaml
 

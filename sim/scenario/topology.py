@@ -8,20 +8,24 @@
   scenario's file; a group's host_bandwidth then goes on its hosts.
 - Daemon overlay: each daemon lists its ring successor plus random others (seeded) as exclusive
   peers, `peers` in all: the ring keeps every daemon connected, the chords keep paths short.
+- Paths: `paths()` gives the one-way latency and loss between two graph nodes as Shadow routes
+  them (a node to itself: its self-loop; otherwise the shortest path by latency, losses
+  compounded). Local networked runs (`sim.network`) shape their links with it.
 """
 from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
 
+
 from sim.scenario.layout import GML, PER_HOST, REGIONS, Bandwidth
 from sim.scenario.load import AgentSpec, Scenario
 
-from sim.monero.commands import MONEROD_P2P
-from sim.scenario.gml import write_gml
-from sim.scenario.units import format_bits, format_time
+from sim.scenario.gml import parse_gml, write_gml
+from sim.scenario.units import format_bits, format_time, parse_bits, parse_time_ns
 
-__all__ = ["Host", "Topology", "build_topology", "ip_addresses", "peer_overlay", "daemon_names"]
+__all__ = ["Host", "Topology", "Path", "build_topology", "ip_addresses", "peer_overlay", "daemon_names",
+           "paths", "node_bandwidths"]
 
 FIRST_IP = (11 << 24) + 1
 
@@ -35,7 +39,9 @@ class Host:
     daemon: bool = True                     # runs monerod
     daemon_ip: str = ""                     # the monerod its wallet-rpc and tree-runner use
     bandwidth: Bandwidth | None = None      # host-level bandwidth (gml networks only)
-    peers: list[str] = field(default_factory=list)
+    region: str | None = None               # `network: {type: regions}` only
+    peers: list[str] = field(default_factory=list)        # the IP of each exclusive peer
+    peer_hosts: list[str] = field(default_factory=list)   # the same peers' host names
 
 
 @dataclass
@@ -61,9 +67,12 @@ def daemon_names(count: int) -> list[str]:
     return ["daemon"] if count == 1 else [f"daemon-{i}" for i in range(count)]
 
 
-def peer_overlay(count: int, peers: int, seed: int) -> list[list[int]]:
+def peer_overlay(count: int, peers: int, seed: int, overlay: str = "random") -> list[list[int]]:
     """For each of `count` daemons, the indices of its exclusive peers: the next one on a ring,
-    then random others from `random.Random("<seed>/peers")` up to `peers` (or count - 1)."""
+    then random others from `random.Random("<seed>/peers")` up to `peers` (or count - 1);
+    `line`: the next one only, the last none."""
+    if overlay == "line":
+        return [[i + 1] if i + 1 < count else [] for i in range(count)]
     rng = random.Random(f"{seed}/peers")
     want = min(peers, count - 1)
     out = []
@@ -91,8 +100,10 @@ def build_topology(scenario: Scenario, agents: list[AgentSpec]) -> Topology:
     for host in daemons:
         host.daemon_ip = host.ip
     runners = [h for h in everyone if h.daemon]
-    for host, chosen in zip(runners, peer_overlay(len(runners), scenario.daemons.peers, scenario.seed)):
-        host.peers = [f"{runners[j].ip}:{MONEROD_P2P}" for j in chosen]
+    for host, chosen in zip(runners, peer_overlay(len(runners), scenario.daemons.peers, scenario.seed,
+                                                scenario.daemons.overlay)):
+        host.peers = [runners[j].ip for j in chosen]
+        host.peer_hosts = [runners[j].name for j in chosen]
     network = scenario.network
     if network.type == GML:
         for i, host in enumerate(daemons):
@@ -116,9 +127,11 @@ def _generated_graph(scenario: Scenario, hosts: list[Host], daemons: list[Host])
         region = host.agent.region or names[0]
         key = (region, host.agent.host_bandwidth or bandwidth_of(region))
         host.node = keys.setdefault(key, len(keys))
+        host.region = region if network.type == REGIONS else None
     for i, host in enumerate(daemons):
         region = names[i % len(names)]
         host.node = keys.setdefault((region, bandwidth_of(region)), len(keys))
+        host.region = region if network.type == REGIONS else None
     nodes, edges = [], []
     ordered = sorted(keys.items(), key=lambda item: item[1])
     for (region, bw), node_id in ordered:
@@ -131,3 +144,44 @@ def _generated_graph(scenario: Scenario, hosts: list[Host], daemons: list[Host])
             if link is not None:
                 edges.append((a, b, format_time(link[0]), link[1]))
     return Topology(hosts + daemons, write_gml(nodes, edges), len(nodes), len(edges))
+
+
+@dataclass(frozen=True)
+class Path:
+    latency: float          # seconds, one way
+    loss: float             # packet loss along the path, 0 to 1
+
+
+def paths(topology: Topology) -> dict[tuple[int, int], Path]:
+    """One-way latency and loss between every two graph nodes that hold hosts, as Shadow routes
+    them: a node to itself over its self-loop, else the shortest path by latency."""
+    import networkx as nx           # only networked runs pay for its import
+    graph = parse_gml(topology.gml)
+    g = nx.DiGraph() if graph.directed else nx.Graph()
+    for edge in graph.edges:
+        g.add_edge(edge.source, edge.target, latency=parse_time_ns(edge.attrs["latency"]) / 1e9,
+                   loss=float(edge.attrs.get("packet_loss", 0.0)))
+    used = sorted({h.node for h in topology.hosts})
+    out: dict[tuple[int, int], Path] = {}
+    for a in used:
+        for b in used:
+            if a == b:
+                edge = g.get_edge_data(a, a)
+                out[a, b] = Path(edge["latency"], edge["loss"]) if edge else Path(0.0, 0.0)
+                continue
+            hops = nx.shortest_path(g, a, b, weight="latency")
+            kept = 1.0
+            for u, v in zip(hops, hops[1:]):
+                kept *= 1.0 - g[u][v]["loss"]
+            out[a, b] = Path(sum(g[u][v]["latency"] for u, v in zip(hops, hops[1:])), 1.0 - kept)
+    return out
+
+
+def node_bandwidths(topology: Topology) -> dict[int, Bandwidth]:
+    """Each graph node's host bandwidth (bits/s), where the graph gives both directions."""
+    out = {}
+    for node_id, node in parse_gml(topology.gml).nodes.items():
+        down, up = node.attrs.get("host_bandwidth_down"), node.attrs.get("host_bandwidth_up")
+        if down is not None and up is not None:
+            out[node_id] = Bandwidth(parse_bits(down), parse_bits(up))
+    return out

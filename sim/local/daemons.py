@@ -1,0 +1,114 @@
+"""The monerods of a local run: one shared daemon (offline, the default), or the daemons of an
+emulated network (`daemons: {placement: per-host}` or `shared` with `count` > 1), each on its own
+loopback address, peered through the link relay (`sim.network`)."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from sim.local.processes import DaemonProcess, Supervisor, cpu_seconds, free_port
+from sim.network.plan import LOG_LEVEL, NetworkPlan, networked, plan_network
+from sim.network.relay import Relay
+from sim.scenario.load import AgentSpec, Scenario
+
+__all__ = ["RunDaemons", "SHARED_DAEMON", "NETWORK_PACE", "networked"]
+
+SHARED_DAEMON = "daemon"     # daemons/daemon/: the one daemon of a run without a network
+NETWORK_PACE = 1.0           # a networked run's default --max-speed: links delay in real time
+RELAY_READY = 30.0           # real seconds the relay may take to bind its listeners
+
+
+class RunDaemons:
+    """Start, find, watch and record the daemons of one run."""
+
+    def __init__(self, scenario: Scenario, agents: list[AgentSpec], run_dir: Path,
+                 supervisor: Supervisor):
+        self.scenario = scenario
+        self.agents = agents
+        self.run_dir = run_dir
+        self.supervisor = supervisor
+        self.plan: NetworkPlan | None = None
+        self.relay: Relay | None = None
+        self.by_name: dict[str, DaemonProcess] = {}
+
+    @property
+    def networked(self) -> bool:
+        return networked(self.scenario)
+
+    @property
+    def main(self) -> DaemonProcess:
+        """The daemon the launcher asks for the height: the first one."""
+        return next(iter(self.by_name.values()))
+
+    @property
+    def all(self) -> list[DaemonProcess]:
+        return list(self.by_name.values())
+
+    def start(self) -> DaemonProcess:
+        """Start every daemon (and the relay first) and wait until each answers; the main one."""
+        if not self.networked:
+            self.by_name[SHARED_DAEMON] = self.supervisor.start_daemon(SHARED_DAEMON)
+            return self.main
+        self.plan = plan_network(self.scenario, self.agents, free_port)
+        self._start_relay()
+        extra = tuple(self.scenario.monerod_args)
+        for d in self.plan.daemons:
+            self.by_name[d.name] = self.supervisor.start_daemon(
+                d.name, offline=False, peers=tuple(d.peers), p2p_ip=d.ip, p2p_port=d.p2p_port,
+                log_level=LOG_LEVEL, extra_args=extra, wait=False)
+        for proc in self.all:
+            proc.wait_ready(self.supervisor.ready_timeout)
+        return self.main
+
+    def _start_relay(self) -> None:
+        net = self.run_dir / "network"
+        net.mkdir(parents=True, exist_ok=True)
+        plan_path = net / "links.json"
+        relayed = [{k: v for k, v in link.items() if k not in ("from", "to")} for link in self.plan.links]
+        body = {"links": relayed, "stats": str(net / "stats.json"), "ready": str(net / "relay.ready")}
+        tmp = plan_path.with_name(f".links.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(body, indent=1) + "\n", encoding="utf-8")
+        os.replace(tmp, plan_path)
+        self.relay = Relay()
+        self.relay.start(plan_path, self.run_dir / "logs" / "relay.log")
+        self.relay.wait_ready(RELAY_READY)
+
+    def for_agent(self, agent_id: str) -> DaemonProcess:
+        """The daemon an agent's wallet-rpc and tree-runner use."""
+        if self.plan is None:
+            return self.main
+        return self.by_name[self.plan.agent_daemon[agent_id]]
+
+    def ended(self) -> list[DaemonProcess]:
+        """Daemons that are no longer running."""
+        return [d for d in self.all if not d.alive()]
+
+    def relay_ended(self) -> bool:
+        return self.relay is not None and not self.relay.alive()
+
+    def cpu(self) -> float:
+        return sum(cpu_seconds(d.pid) for d in self.all)
+
+    def stop_relay(self) -> None:
+        if self.relay is not None:
+            self.relay.stop()
+
+    def record(self, max_speed: float | None) -> dict | None:
+        """run.json's `network`: the daemons with their processes, the links, the pacing."""
+        if self.plan is None:
+            return None
+        out = self.plan.record()
+        for entry in out["daemons"]:
+            proc = self.by_name.get(entry["name"])
+            if proc is not None:
+                entry.update(rpc_port=proc.rpc_port, url=proc.url, pid=proc.pid,
+                             exit_code=proc.popen.returncode if proc.popen else None)
+        out["agents"] = dict(self.plan.agent_daemon)
+        out["relay"] = {"pid": self.relay.pid if self.relay else None, "log": "logs/relay.log",
+                        "plan": "network/links.json", "stats": "network/stats.json"}
+        out["pacing"] = {"max_speed": max_speed,
+                         "rule": "simulated time runs at most max_speed x real time, so a link's "
+                                 "latency is never shorter in simulated time than configured"}
+        return out
+
