@@ -214,7 +214,8 @@ def _parser() -> argparse.ArgumentParser:
     _add_reader(sub, "report", _report, "write report.json, plots and report.html for a run "
                                         "directory (local, or a Shadow run's journals/ + shared/)")
     _add_reader(sub, "export", _export, "write a run directory's payments, blocks, journal "
-                                        "events and agents as CSV tables (for pandas)")
+                                        "events and agents (and, with daemon logs, propagation "
+                                        "and forks) as CSV tables (for pandas)")
     return parser
 
 

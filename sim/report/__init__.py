@@ -1,6 +1,7 @@
 """`monerosim report RUN`: report.json, four plots (PNG + SVG) and one self-contained report.html.
 
-load.py reads a run directory, metrics.py computes report.json, plots.py and html.py draw it.
+load.py reads a run directory, metrics.py computes report.json, plots.py and html.py draw it;
+with two or more daemon logs, propagation.py (over daemonlog.py) adds propagation and forks.
 Imports stay lazy here: `sim.report.summary` imports `sim.report.load`, and only the report needs
 matplotlib.
 """

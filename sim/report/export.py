@@ -4,10 +4,14 @@
   blocks.csv    one row per block journaled by a pool (on a signal) or by the controller (bootstrap)
   events.csv    one row per journal record of every agent, whatever its role or event
   agents.csv    one row per agent: role, group, start / stop, how it ended
+when two or more daemons left a log (`sim.report.propagation`):
+  propagation.csv  one row per transaction or block and daemon that saw it: its delay after the origin
+  forks.csv        one row per alternative block a daemon added and per reorganisation
 
 The run is read by `sim.report.load` and counted by `sim.report.summary.Tally`, so the tables agree
 with the summary and the report. Times are simulated: `*_t` is the journal's `t` (engine
-clock), `*_s` is seconds since the origin, the first `agent_started` (`sim.report.metrics`).
+clock), `*_s` is seconds since the origin, the first `agent_started` (`sim.report.metrics`);
+in the two daemon tables, seconds of the daemons' clocks since the first line of any daemon log.
 Every table is built before anything is written; each file is replaced atomically.
 """
 from __future__ import annotations
@@ -28,9 +32,9 @@ from lang.events import (AGENT_STARTED, AGENT_STOPPED, BLOCK_MINED, BOOTSTRAP_MI
 from rpc_client.amounts import ATOMIC_PER_XMR as XMR
 from sim.report.load import NotARunDirectory, RunFiles, number, read_run
 from sim.report.metrics import block_times, origin_of
-from sim.report.summary import Tally, build_summary, tally_journals
+from sim.report.summary import Tally, build_summary, run_propagation, tally_journals
 
-__all__ = ["ExportError", "Loaded", "load", "tables", "export", "TABLES", "XMR"]
+__all__ = ["ExportError", "Loaded", "load", "tables", "export", "TABLES", "NETWORK_TABLES", "XMR"]
 
 TIMES = ("placed", "sent", "seen", "mined", "confirmed", "failed")
 LATENCIES = ("seen", "mined", "confirmed")
@@ -45,7 +49,12 @@ AGENT_COLUMNS = ["agent", "role", "group", "tree", "stop_order", "started", "sto
                  "stop_s", "last_s", "start_t", "stop_t", "last_t", "stop_reason", "status",
                  "ticks", "outcome", "exit_code", "detail", "records", "corrupt_lines", "torn",
                  "leaf_failed", "rpc_failed", "payments_sent", "blocks"]
+PROPAGATION_COLUMNS = ["kind", "hash", "height", "origin", "origin_rpc", "daemon", "region", "delay_s",
+                       "seen_s", "from_peer", "from_daemon"]
+FORK_COLUMNS = ["kind", "daemon", "region", "time_s", "at", "height", "depth", "top", "size", "ok", "hash",
+                "orphaned", "miner"]
 TABLES = ("payments", "blocks", "events", "agents")
+NETWORK_TABLES = ("propagation", "forks")     # written when two or more daemons left a log
 
 
 class ExportError(InputError):
@@ -60,6 +69,7 @@ class Loaded:
     tally: Tally
     summary: dict
     origin: float
+    network: dict | None = None     # sim.report.propagation's result, items included
 
 
 def load(run_dir: str | Path) -> Loaded:
@@ -68,7 +78,9 @@ def load(run_dir: str | Path) -> Loaded:
     tally = tally_journals(files.journals, [r for r in files.registry if r.get("role") == "pool"])
     for journal in files.journals:     # an empty journal still names an agent (that never started)
         tally.agent(journal.agent)
-    return Loaded(files, tally, build_summary(files.dir, tally, files.run), origin_of(files)[0])
+    network = run_propagation(files.dir, tally, files.run)
+    return Loaded(files, tally, build_summary(files.dir, tally, files.run, network=network),
+                  origin_of(files)[0], network)
 
 
 def _atomic(value: Any) -> int | None:
@@ -251,11 +263,44 @@ def _frame(rows: list[dict], columns: list[str], ints: tuple = (), bools: tuple 
     return frame
 
 
+def propagation_table(network: dict) -> pd.DataFrame:
+    """One row per item and daemon that saw it (the origin at delay 0)."""
+    region = {d: n["region"] for d, n in network["nodes"].items()}
+    rows = [{"kind": item["kind"], "hash": item["hash"], "height": item["height"],
+             "origin": item["origin"], "origin_rpc": item["origin_rpc"], "daemon": daemon,
+             "region": region.get(daemon), "delay_s": seen["delay"],
+             "seen_s": round(item["t"] + seen["delay"], 3), "from_peer": seen["from"],
+             "from_daemon": seen["via"]}
+            for item in network["items"] for daemon, seen in item["seen_by"].items()]
+    return _frame(rows, PROPAGATION_COLUMNS, ints=("height",), bools=("origin_rpc",))
+
+
+def forks_table(network: dict) -> pd.DataFrame:
+    """One row per alternative block a daemon added (orphaned: in no daemon's final chain) and
+    per reorganisation (depth: blocks replaced; size: the new chain's, when it succeeded)."""
+    forks, region = network["forks"], {d: n["region"] for d, n in network["nodes"].items()}
+    orphans = {o["hash"]: o for o in forks["orphaned"]}
+    rows = [{"kind": "alternative", "daemon": a["daemon"], "time_s": a["t"], "at": a["at"],
+             "height": a["height"], "hash": a["hash"], "orphaned": a["hash"] in orphans,
+             "miner": (orphans.get(a["hash"]) or {}).get("miner")} for a in forks["alternatives"]]
+    rows += [{"kind": "reorg", "daemon": r["daemon"], "time_s": r["t"], "at": r["at"],
+              "height": r["height"], "depth": r["depth"], "top": r["top"], "size": r["size"],
+              "ok": r["ok"]} for r in forks["reorgs"]]
+    for row in rows:
+        row["region"] = region.get(row["daemon"])
+    rows.sort(key=lambda r: (r["time_s"], r["daemon"], r["kind"]))
+    return _frame(rows, FORK_COLUMNS, ints=("height", "depth", "top", "size"), bools=("ok", "orphaned"))
+
+
 def tables(run_dir: str | Path) -> dict[str, pd.DataFrame]:
-    """Every table of the run in `run_dir`, by name (see TABLES)."""
+    """Every table of the run in `run_dir`, by name (TABLES, then NETWORK_TABLES when two or
+    more daemons left a log)."""
     run = load(run_dir)
-    return {"payments": payments_table(run), "blocks": blocks_table(run),
-            "events": events_table(run), "agents": agents_table(run)}
+    built = {"payments": payments_table(run), "blocks": blocks_table(run),
+             "events": events_table(run), "agents": agents_table(run)}
+    if run.network is not None:
+        built.update(propagation=propagation_table(run.network), forks=forks_table(run.network))
+    return built
 
 
 def _stage(frame: pd.DataFrame, path: Path) -> Path:

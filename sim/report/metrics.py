@@ -301,16 +301,19 @@ def build_metrics(files: RunFiles) -> dict:
                     mismatches=[i for i in items if i["outcome"] == "mismatched"],
                     missing_items=[i for i in items if i["outcome"] == "missing"],
                     unknown_items=_unknown(tally, items, origin))
-    return {"schema": SCHEMA, "run": _run(files, summary, origin, end, agents),
-            "journals": {"files": len(files.journals),
-                         "records": sum(len(j.records) for j in files.journals),
-                         "corrupt": {j.agent: j.corrupt for j in files.journals if j.corrupt},
-                         "corrupt_total": sum(j.corrupt for j in files.journals),
-                         "torn": [j.agent for j in files.journals if j.torn]},
-            "transactions": {**summary["transactions"], "latency": _latency(items),
-                             "per_minute": per_minute, "items": items},
-            "steady": steady(files, tally, expect, items, per_minute, origin, _latency),
-            "payments": payments, "blocks": _blocks(files, summary, origin),
-            "errors": _errors(summary, tally), "events": summary["events"], "agents": agents,
-            "verdict": summary["verdict"],
-            "problems": summary["problems"]}
+    report = {"schema": SCHEMA, "run": _run(files, summary, origin, end, agents),
+              "journals": {"files": len(files.journals),
+                           "records": sum(len(j.records) for j in files.journals),
+                           "corrupt": {j.agent: j.corrupt for j in files.journals if j.corrupt},
+                           "corrupt_total": sum(j.corrupt for j in files.journals),
+                           "torn": [j.agent for j in files.journals if j.torn]},
+              "transactions": {**summary["transactions"], "latency": _latency(items),
+                               "per_minute": per_minute, "items": items},
+              "steady": steady(files, tally, expect, items, per_minute, origin, _latency),
+              "payments": payments, "blocks": _blocks(files, summary, origin),
+              "errors": _errors(summary, tally), "events": summary["events"], "agents": agents,
+              "verdict": summary["verdict"],
+              "problems": summary["problems"]}
+    if summary.get("propagation") is not None:     # two or more daemons left a log
+        report["propagation"] = summary["propagation"]
+    return report

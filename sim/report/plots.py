@@ -1,6 +1,8 @@
-"""The report's four plots, each written as PNG and SVG (matplotlib, Agg backend, imported lazily).
+"""The report's four plots, each written as PNG and SVG (matplotlib, Agg backend, imported lazily),
+and a fifth, the propagation CDF, when the report has daemon logs (`report["propagation"]`).
 
-Times on every axis are simulated, relative to the report's origin (the first `agent_started`).
+Times on every axis are simulated, relative to the report's origin (the first `agent_started`);
+propagation delays are differences of the daemons' clocks.
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from lang.events import (ADDRESS_PUBLISHED, AGENT_STARTED, AGENT_STOPPED, BLOCK_
                          WALLET_OPENED)
 from sim.report.load import RunFiles, number
 
-__all__ = ["write_plots", "PLOTS"]
+__all__ = ["write_plots", "PLOTS", "PROPAGATION_PLOT"]
 
 PLOTS = {
     "latency_cdf": "Confirmation latency (CDF)",
@@ -26,6 +28,8 @@ PLOTS = {
     "blocks_per_pool": "Blocks per pool vs expected",
     "activity": "Activity timeline",
 }
+PROPAGATION_PLOT = ("propagation_cdf", "First-seen delay per daemon (CDF)")
+SHORTEST = 0.001           # s: delays below this (0, or clocks a little apart) drawn here on the log axis
 LATENCY_LABELS = {"seen": "sent → seen", "mined": "sent → mined",
                   "confirmed": "sent → confirmed"}
 ROLE_ORDER = {"controller": 0, "pool": 1, "marketplace": 2, "user": 3}
@@ -237,12 +241,50 @@ def activity(plt, report: dict, files: RunFiles, out: Path) -> dict:
     return _save(plt, fig, out, "activity")
 
 
+def _curves(network: dict, kind: str) -> dict[str, list[list[float]]]:
+    """label -> CDF points of `kind`: one per region when regions are known, else all daemons."""
+    regions = (network.get("by_region") or {}).get(kind)
+    if regions:
+        return {f"{name} ({r['n']})": r["cdf"] for name, r in regions["regions"].items() if r["cdf"]}
+    whole = network[kind]
+    return {f"all daemons ({whole['sightings']})": whole["cdf"]} if whole["cdf"] else {}
+
+
+def propagation_cdf(plt, report: dict, out: Path) -> dict:
+    """First-seen delay of transactions and of blocks at each daemon but the origin, log x axis."""
+    network = report["propagation"]
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.8), sharey=True)
+    for ax, kind, what in zip(axes, ("tx", "block"), ("transactions", "blocks")):
+        curves = _curves(network, kind)
+        if not curves:
+            _empty(ax, f"no {what} reached a second daemon")
+            ax.set_title(f"{what} ({network[kind]['count']})")
+            continue
+        for label, points in curves.items():
+            xs = [max(SHORTEST, x) for x, _y in points]
+            ax.step([xs[0]] + xs, [0] + [y for _x, y in points], where="post", label=label)
+        ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda x, _pos: f"{x:g}"))
+        ax.set_xlabel("seconds after the origin saw it")
+        ax.set_ylim(0, 1.02)
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(loc="lower right", fontsize=8)
+        ax.set_title(f"{what} ({network[kind]['count']})")
+    axes[0].set_ylabel("fraction of daemon sightings")
+    fig.suptitle(PROPAGATION_PLOT[1])
+    return _save(plt, fig, out, PROPAGATION_PLOT[0])
+
+
 def write_plots(report: dict, files: RunFiles, out: str | Path) -> dict:
-    """Write the four plots into `out`; return {plot: {"png": name, "svg": name}}."""
+    """Write the four plots (and the propagation CDF when the report has daemon logs) into `out`;
+    return {plot: {"png": name, "svg": name}}."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     plt = _pyplot()
-    return {"latency_cdf": latency_cdf(plt, report, out),
-            "payments_by_shop": payments_by_shop(plt, report, files, out),
-            "blocks_per_pool": blocks_per_pool(plt, report, out),
-            "activity": activity(plt, report, files, out)}
+    plots = {"latency_cdf": latency_cdf(plt, report, out),
+             "payments_by_shop": payments_by_shop(plt, report, files, out),
+             "blocks_per_pool": blocks_per_pool(plt, report, out),
+             "activity": activity(plt, report, files, out)}
+    if report.get("propagation"):
+        plots[PROPAGATION_PLOT[0]] = propagation_cdf(plt, report, out)
+    return plots

@@ -15,6 +15,9 @@ Payment bookkeeping, per `payment_sent` P (user U, shop S, payment id I):
 the shop marked unknown or that no journaled `payment_sent` to that shop accounts for. Hence
 sent = matched + mismatched + missing + (sent payments the shop only marked unknown or
 wrong_shop: outcome "unmatched" in `Tally.payment_rows()`).
+
+With two or more daemon logs under the run directory, `propagation` holds how transactions and
+blocks spread between the daemons and the forks (`sim.report.propagation`, `run_propagation`).
 """
 from __future__ import annotations
 
@@ -26,11 +29,12 @@ import yaml
 import ipc
 from lang.events import AGENT_STARTED, AGENT_STOPPED
 from sim.report.load import Journal, read_journals, read_json
+from sim.report.propagation import daemons_from_run, propagation
 from sim.report.tally import AgentTally, Tally
 from sim.report.verdict import Expect, judge
 
 __all__ = ["Tally", "summarize", "build_summary", "format_summary", "load_run", "tally_journals",
-           "short_duration"]
+           "short_duration", "run_propagation"]
 
 
 def tally_journals(journals: list[Journal], registry: list[dict] = ()) -> Tally:
@@ -69,11 +73,18 @@ def expectations(run_dir: str | Path) -> Expect:
         return Expect()
 
 
+def run_propagation(run_dir: str | Path, tally: Tally, run: dict | None) -> dict | None:
+    """`sim.report.propagation.propagation` of the run's daemon logs: the daemons (and regions)
+    of run.json's `network`, the controller's bootstrap blocks left out."""
+    return propagation(Path(run_dir), daemons_from_run(run), skip_below_height=tally.bootstrap_height)
+
+
 def build_summary(run_dir: str | Path, tally: Tally, run: dict | None,
-                  expect: Expect | None = None) -> dict:
+                  expect: Expect | None = None, network: dict | None = None) -> dict:
     """The summary of an already loaded run (`summarize` without the reading), judged against
     `expect` (`sim.report.verdict`): `verdict` {verdict, reasons, expect}; `problems` lists the
-    reasons' texts."""
+    reasons' texts. `propagation` (when two or more daemons left a log): `network`, the
+    `run_propagation` result when the caller has it already, without its per-item list."""
     launched = {a["id"]: a for a in (run or {}).get("agents", []) if isinstance(a, dict) and "id" in a}
     agents, problems = {}, []
     for agent_id in sorted(set(tally.agents) | set(launched)):
@@ -107,6 +118,9 @@ def build_summary(run_dir: str | Path, tally: Tally, run: dict | None,
                                                      "last_error")}
                               for a, r in agents.items() if r["leaf_failed"] or r["rpc_failed"]}},
         "events": events_by_role(tally), "agents": agents, "agent_problems": problems}
+    network = network if network is not None else run_propagation(run_dir, tally, run)
+    if network is not None:
+        summary["propagation"] = {k: v for k, v in network.items() if k != "items"}
     summary["verdict"] = judge(summary, expect)
     summary["problems"] = [r["text"] for r in summary["verdict"]["reasons"]]
     return summary

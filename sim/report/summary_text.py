@@ -23,6 +23,18 @@ def _pct(x: float | None) -> str:
     return "-" if x is None else f"{100 * x:.1f}%"
 
 
+def _propagation_lines(net: dict) -> list[str]:
+    """Median time for transactions / blocks to reach 90 % of the daemons; forks."""
+    def t90(kind: str) -> str:
+        stats = net[kind]["t90"]
+        return "-" if stats is None else f"{short_duration(stats['median'])} (of {stats['n']})"
+    forks = net["forks"]
+    return [f"Propagation ({net['daemons']} daemons): median time to 90% of daemons: "
+            f"transactions {t90('tx')}, blocks {t90('block')}",
+            f"  forks: {forks['orphaned_blocks']} orphaned blocks, {len(forks['reorgs'])} reorgs "
+            f"(deepest {forks['max_depth']}), {forks['alternative_blocks']} alternative blocks"]
+
+
 def format_summary(s: dict) -> str:
     """The summary as a few readable lines."""
     run, blocks, pay, tx = s["run"], s["blocks"], s["payments"], s["transactions"]
@@ -52,6 +64,8 @@ def format_summary(s: dict) -> str:
            (("to seen", pay["latency"]["seen"]), ("to confirmed", pay["latency"]["confirmed"])) if v]
     if lat:
         lines.append(f"  latency {', '.join(lat)}")
+    if s.get("propagation"):
+        lines += _propagation_lines(s["propagation"])
     for role, row in s.get("events", {}).items():
         counts = ", ".join(f"{e} {n}" for e, n in row["events"].items()
                            if e not in ("agent_started", "agent_stopped"))

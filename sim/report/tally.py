@@ -78,6 +78,7 @@ class Tally:
         self.wallet_at: dict[str, float] = {}     # agent -> when its wallet was first open
         self.funded_at: dict[str, float] = {}     # agent -> when it was first funded
         self.first_signal: float | None = None
+        self.bootstrap_height = 0                 # the top of the controller's bootstrap blocks
 
     def agent(self, agent_id: str) -> AgentTally:
         return self.agents.setdefault(agent_id, AgentTally())
@@ -134,6 +135,7 @@ class Tally:
     # controller and pools
     def _on_bootstrap_mined(self, r: dict, a: str) -> None:
         self.bootstrap[str(r.get("pool") or a)] += _int(r.get("blocks"), 1)
+        self.bootstrap_height = max(self.bootstrap_height, _int(r.get("height")))
 
     def _on_signal_issued(self, r: dict, a: str) -> None:
         self.signals += 1
