@@ -82,7 +82,8 @@ class EmitMiningSignal(Leaf):
     If the previous signal (in `output`) was not fulfilled, its pool is left out this time
     (when another exists). With `race` > 1, every `race_every`-th signal tells that many
     different pools at once (each picked by weight from those left; the others in `rivals`):
-    each mines on its own daemon and the network settles the fork. Returns SUCCESS, FAILURE when no pool is registered.
+    each mines on its own daemon at the signal's `at` (issue time + `race_lead`), the same
+    instant for all, and the network settles the fork. Returns SUCCESS, FAILURE when no pool is registered.
     """
 
     PARAMS = {
@@ -92,6 +93,8 @@ class EmitMiningSignal(Leaf):
         "race": integer("pools told at once (a mining race between daemons)", minimum=1, default=1),
         "race_every": integer("only every n-th signal is a race (the others settle the forks)",
                               minimum=1, default=1),
+        "race_lead": duration("a race's pools mine at issue time + this (longer than their poll)",
+                              default="2s"),
         "output": key("blackboard key of the signal (also read: the previous one)",
                       default="signal"),
     }
@@ -117,11 +120,12 @@ class EmitMiningSignal(Leaf):
             chosen.append(weighted_pick(self.ctx.rng, pools, self.args.weight)["agent"])
             pools = [p for p in pools if p["agent"] != chosen[-1]]
         pool, rivals = chosen[0], chosen[1:]
-        extra = {"rivals": rivals} if rivals else {}
+        extra = {"rivals": rivals, "at": self.now() + self.args.race_lead} if rivals else {}
         signal = ipc.write_mining_signal(self.ctx.shared_dir, seq=seq, pool=pool,
                                          blocks=self.args.blocks, issued_at=self.now(),
                                          height=height, **extra)
-        self.record(SIGNAL_ISSUED, seq=seq, pool=pool, blocks=self.args.blocks, height=height, **extra)
+        self.record(SIGNAL_ISSUED, seq=seq, pool=pool, blocks=self.args.blocks, height=height,
+                    **({"rivals": rivals} if rivals else {}))
         self.write("output", signal)
         return Status.SUCCESS
 
@@ -161,8 +165,8 @@ class AwaitMiningSignal(WaitingLeaf):
 
     Returns RUNNING (re-reading shared/signals/mining.json every `poll`, no RPC) until a
     signal with a seq newer than the last one handled names this agent (as its pool or one of
-    its rivals), then SUCCESS with it
-    in `output`. The last seq handled is the `seq` of `output`. FAILURE after `timeout`;
+    its rivals), then SUCCESS with it in `output` — at the signal's `at` when it has one (a
+    race: every pool told mines at that instant). The last seq handled is the `seq` of `output`. FAILURE after `timeout`;
     `waiting` every `report_every` (the last signal seen, for another pool or none).
     """
 
@@ -179,6 +183,8 @@ class AwaitMiningSignal(WaitingLeaf):
         signal = ipc.read_mining_signal(self.ctx.shared_dir)
         told = [signal["pool"], *signal.get("rivals", ())] if signal else []
         if signal and signal["seq"] > last and self.ctx.agent_id in told:
+            if self.now() < signal.get("at", 0):        # a race: every pool mines at that instant
+                return self.wake_at(signal["at"])
             self.write("output", signal)
             return Status.SUCCESS
         last_seen = f"signal {signal['seq']} for {signal['pool']}" if signal else "no signal yet"

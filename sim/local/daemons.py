@@ -7,6 +7,8 @@ import json
 import os
 from pathlib import Path
 
+from rpc_client import DaemonClient, RpcError
+
 from sim.local.processes import DaemonProcess, Supervisor, cpu_seconds, free_port
 from sim.network.plan import LOG_LEVEL, NetworkPlan, networked, plan_network
 from sim.network.relay import Relay
@@ -31,6 +33,8 @@ class RunDaemons:
         self.plan: NetworkPlan | None = None
         self.relay: Relay | None = None
         self.by_name: dict[str, DaemonProcess] = {}
+        self.tips: dict[str, dict] = {}          # daemon -> {height, top} at the end
+        self.max_speed: float | None = None      # the run clock's pace (run.json)
 
     @property
     def networked(self) -> bool:
@@ -87,6 +91,20 @@ class RunDaemons:
     def relay_ended(self) -> bool:
         return self.relay is not None and not self.relay.alive()
 
+    def read_tips(self) -> None:
+        """Each daemon's final height and top block (did the network agree at the end?)."""
+        if self.plan is None:
+            return
+        for name, proc in self.by_name.items():
+            if not proc.alive():
+                continue
+            try:
+                with DaemonClient(proc.url, timeout=5, retries=0) as rpc:
+                    info = rpc.get_info()
+                self.tips[name] = {"height": int(info["height"]), "top": str(info["top_block_hash"])}
+            except (RpcError, KeyError, TypeError, ValueError):
+                pass
+
     def cpu(self) -> float:
         return sum(cpu_seconds(d.pid) for d in self.all)
 
@@ -94,7 +112,7 @@ class RunDaemons:
         if self.relay is not None:
             self.relay.stop()
 
-    def record(self, max_speed: float | None) -> dict | None:
+    def record(self) -> dict | None:
         """run.json's `network`: the daemons with their processes, the links, the pacing."""
         if self.plan is None:
             return None
@@ -103,11 +121,12 @@ class RunDaemons:
             proc = self.by_name.get(entry["name"])
             if proc is not None:
                 entry.update(rpc_port=proc.rpc_port, url=proc.url, pid=proc.pid,
-                             exit_code=proc.popen.returncode if proc.popen else None)
+                             exit_code=proc.popen.returncode if proc.popen else None,
+                             final=self.tips.get(entry["name"]))
         out["agents"] = dict(self.plan.agent_daemon)
         out["relay"] = {"pid": self.relay.pid if self.relay else None, "log": "logs/relay.log",
                         "plan": "network/links.json", "stats": "network/stats.json"}
-        out["pacing"] = {"max_speed": max_speed,
+        out["pacing"] = {"max_speed": self.max_speed,
                          "rule": "simulated time runs at most max_speed x real time, so a link's "
                                  "latency is never shorter in simulated time than configured"}
         return out

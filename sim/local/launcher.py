@@ -258,6 +258,8 @@ class Launcher(Startup):
             time.sleep(POLL / 5)
 
     def _read_final_height(self) -> None:
+        if self.net is not None:
+            self.net.read_tips()
         if self.daemon is None or not self.daemon.alive():
             return
         try:
@@ -305,7 +307,7 @@ class Launcher(Startup):
                 "verdict": self.verdict,
                 "interrupted_by": signal.Signals(self.signal).name if self.signal else None,
                 "final_height": self.final_height, "daemon": daemon, "agents": agents,
-                "network": self.net.record(self.max_speed) if self.net is not None else None,
+                "network": self.net.record() if self.net is not None else None,
                 "crashed": [a.id for a in self.crashed()], "failures": self.failures}
 
     def _write_run_json(self) -> None:

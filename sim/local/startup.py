@@ -40,6 +40,7 @@ class Startup:
                                     max_speed=self.max_speed)
         specs = self.scenario.agents()
         self.net = RunDaemons(self.scenario, specs, self.run_dir, supervisor)
+        self.net.max_speed = self.max_speed
         self.daemon = self.net.start()
         payers = tuple(r for r, n in expectations(self.run_dir).payments.items() if n > 0)
         self.progress = Progress(self.run_dir, self.daemon.url, payer_roles=payers,

@@ -42,7 +42,7 @@ GROUP = {"name": "idler", "tree": str(IDLER), "count": 2, "wallet": False,
          "params": {"label": ["a", "b"], "every": {"per_agent": {"uniform": {"low": 5, "high": 9}}}},
          "stop": "early", "plugins": ["tests.guide.saver_leaves"], "start": "1s", "stagger": "2s"}
 TOP = {"description": "uses every key", "seed": 3, "drain": "1m", "time_scale": 2,
-       "daemons": {"placement": "shared", "count": 2, "peers": 3},
+       "daemons": {"placement": "shared", "count": 2, "peers": 3, "overlay": "line"},
        "monerod_args": ["--log-level", "1"], "wallet_rpc_args": ["--max-concurrency=2"],
        "wallet_login": {"user": "sim", "password": "p:w"},
        "expect": {"payments": {"user": 2}, "confirmed": False, "errors": 3, "blocks_sigma": 4}}

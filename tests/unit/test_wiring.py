@@ -38,7 +38,7 @@ def line_of(path: Path, needle: str) -> int:
 
 MISWIRED = {
     "pools": ("scenarios/small.yaml", "params: {pools: 2,", "params: {pools: 3,", "3,",
-              "groups[0].params.pools: AwaitPeers (trees/controller.yaml:21:9) waits for 3 agents "
+              "groups[0].params.pools: AwaitPeers (trees/controller.yaml:23:9) waits for 3 agents "
               "of role 'pool', but the scenario has 2 (group controller)"),
     "fund_role": ("tests/guide/savers.yaml", "fund_role: saver,", "fund_role: savers,", "savers",
                   "groups[1].params.fund_role: FundPeers (trees/pool.yaml:54:35) looks up role "

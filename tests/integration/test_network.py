@@ -1,0 +1,213 @@
+"""Local networked runs on real daemons and a real network stack: a monerod per host on its own
+loopback address, every P2P link through the delaying relay, propagation read from the daemons'
+logs (docs/network.md).
+
+The two shipped network scenarios run once each, side by side (they are paced against real
+time, so most of their wall time is waiting):
+- `line`: 5 daemons on a line, 100 ms per link. Every block and transaction reaches the daemons
+  in line order, no hop faster than the link; a block's hop costs the link plus the time the
+  daemon takes to check the block before passing it on.
+- `regions`: eu and us, 10 ms inside and 150 ms between, and every third block a race between the
+  two pools: blocks reach the other region no sooner than 150 ms, the races fork the chain, and
+  the network settles on one chain.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from sim.report.propagation import daemons_from_run, propagation
+from tests.proc import command_lines
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+RUN_TIMEOUT = 1500          # a bound, never a speed requirement
+LOG_TICK = 0.002            # monerod logs whole milliseconds: two readings may lose 1 ms each
+# A hop's median above the link latency: block verification and relaying in monerod. Measured
+# 40-45 ms per hop on an idle 2-core machine (docs/network.md); the bound leaves room for a busy one.
+HOP_SLACK = 0.25
+
+
+def monerosim(*args) -> list[str]:
+    return [sys.executable, "-m", "sim.cli", *args]
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """Both scenarios, run at once; {name: (run dir, CompletedProcess-like)}."""
+    base = tmp_path_factory.mktemp("network")
+    started = {}
+    for name in ("line", "regions"):
+        out = base / name
+        log = open(base / f"{name}.log", "w")
+        started[name] = (out, log, subprocess.Popen(
+            monerosim("run", f"scenarios/{name}.yaml", "--out", str(out), "--quiet"), cwd=ROOT,
+            stdout=log, stderr=subprocess.STDOUT, text=True))
+    done = {}
+    for name, (out, log, proc) in started.items():
+        code = proc.wait(RUN_TIMEOUT)
+        log.close()
+        done[name] = (out, code, (base / f"{name}.log").read_text())
+    return done
+
+
+def finished(runs, name: str) -> tuple[Path, dict, dict]:
+    out, code, text = runs[name]
+    assert code == 0, text[-3000:]
+    record = json.loads((out / "run.json").read_text())
+    found = propagation(out, daemons_from_run(record), skip_below_height=150)
+    assert found is not None, "no propagation data"
+    return out, record, found
+
+
+def hop_delays(found: dict, order: list[str], kind: str) -> dict[int, list[float]]:
+    """For every item of `kind`, the time between reaching the k-th and the (k+1)-th daemon away
+    from its origin along the line, by hop number; asserts the order along the line."""
+    hops: dict[int, list[float]] = {}
+    for item in (i for i in found["items"] if i["kind"] == kind):
+        start = order.index(item["origin"])
+        for side in (1, -1):
+            seen = [item["seen_by"][order[k]]["delay"] for k in range(start, len(order) if side > 0 else -1, side)
+                    if order[k] in item["seen_by"]]
+            for hop, (a, b) in enumerate(zip(seen, seen[1:]), start=1):
+                hops.setdefault(hop, []).append(b - a)
+    return hops
+
+
+def test_blocks_and_transactions_travel_the_line_hop_by_hop(runs):
+    out, record, found = finished(runs, "line")
+    network = record["network"]
+    order = [d["name"] for d in network["daemons"]]
+    assert order == ["pool", "controller", "shop", "user-0", "user-1"]
+    assert [(link["from"], link["to"], link["delay"]) for link in network["links"]] == \
+        [(a, b, pytest.approx(0.1)) for a, b in zip(order, order[1:])]
+    assert network["pacing"]["max_speed"] == 1.0 and record["clock"]["max_speed"] == 1.0
+    assert found["block"]["count"] >= 10 and found["tx"]["count"] >= 3
+
+    blocks = hop_delays(found, order, "block")
+    assert sorted(blocks) == [1, 2, 3, 4]                         # the pool sits at one end
+    for hop, delays in blocks.items():
+        assert min(delays) >= 0.1 - LOG_TICK, (hop, delays)       # never faster than the link
+        assert statistics.median(delays) <= 0.1 + HOP_SLACK, (hop, delays)
+    txs = hop_delays(found, order, "tx")
+    assert txs, "no transaction crossed a link"
+    for hop, delays in txs.items():
+        assert min(delays) >= 0.1 - LOG_TICK, (hop, delays)
+    # every daemon saw every block after the pool's daemon, further ones later
+    for item in (i for i in found["items"] if i["kind"] == "block"):
+        times = [item["seen_by"][n]["delay"] for n in order]
+        assert times == sorted(times) and len(set(times)) == len(times), item["hash"]
+
+    # the same figures reach the report and the export
+    report = json.loads((out / "report" / "report.json").read_text()) if (out / "report").exists() else None
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["propagation"]["block"]["t100"]["median"] >= 0.4 - LOG_TICK
+    assert report is None or report["propagation"]["block"]["count"] == found["block"]["count"]
+
+
+def test_regions_apart_and_races_fork_then_settle(runs):
+    out, record, found = finished(runs, "regions")
+    regions = {d["name"]: d["region"] for d in record["network"]["daemons"]}
+    assert set(regions.values()) == {"eu", "us"}
+    for link in record["network"]["links"]:
+        same = regions[link["from"]] == regions[link["to"]]
+        assert link["delay"] == pytest.approx(0.01 if same else 0.15), link
+
+    matrix = found["by_region"]["block"]["matrix"]
+    for here, there in (("eu", "us"), ("us", "eu")):
+        assert matrix[here][here] < 0.15 <= matrix[here][there], matrix
+    for item in (i for i in found["items"] if i["kind"] == "block"):
+        home = regions[item["origin"]]
+        for name, seen in item["seen_by"].items():
+            if regions[name] != home:
+                assert seen["delay"] >= 0.15 - LOG_TICK, (item["hash"], name, seen)
+
+    # a race: both pools were told, and both mined at the signal's instant
+    records = {p.stem: [json.loads(line) for line in p.read_text().splitlines()]
+               for p in (out / "journals").glob("pool-*.jsonl")}
+    races = [r for r in _records(out, "controller") if r["event"] == "signal_issued" and r.get("rivals")]
+    assert races
+    for race in races:
+        mined = {agent: [r["t"] for r in rs if r["event"] == "block_mined" and r.get("seq") == race["seq"]]
+                 for agent, rs in records.items()}
+        assert sorted(mined) == ["pool-0", "pool-1"] and all(len(t) == 1 for t in mined.values()), mined
+        assert mined["pool-0"] == mined["pool-1"], (race, mined)
+
+    forks = found["forks"]
+    assert forks["alternative_blocks"] >= 1 and forks["reorgs"], forks
+    assert forks["orphaned_blocks"] >= 1 and forks["max_depth"] >= 1
+    tips = {d["name"]: d["final"] for d in record["network"]["daemons"]}
+    assert all(tips.values()) and len({t["top"] for t in tips.values()}) == 1, tips   # one chain at the end
+
+    html = (out / "report" / "report.html").read_text() if (out / "report").exists() else None
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["propagation"]["forks"]["orphaned_blocks"] == forks["orphaned_blocks"]
+    assert html is None or ("Propagation" in html and "eu" in html)
+
+
+def test_a_killed_launcher_leaves_no_daemon_relay_or_listener(tmp_path):
+    """SIGKILL to `monerosim run` mid-run: the daemons, the relay and its listening sockets go
+    with it (each child dies with its parent); nothing of the network is left."""
+    scenario = tmp_path / "net.yaml"
+    (tmp_path / "trees").symlink_to(ROOT / "tests" / "sim_fixtures" / "trees")
+    scenario.write_text("version: 1\nname: net\nseed: 3\nduration: 10m\n"
+                        "network: {type: switch, latency: 50ms}\n"
+                        "daemons: {placement: per-host, peers: 2}\n"
+                        "groups:\n  - {name: idler, tree: trees/idler.yaml, count: 3, wallet: false}\n")
+    out = tmp_path / "run"
+    proc = subprocess.Popen(monerosim("run", str(scenario), "--out", str(out), "--quiet"), cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 180
+    record = {}
+    while time.monotonic() < deadline and record.get("status") != "running":
+        time.sleep(0.5)
+        try:
+            record = json.loads((out / "run.json").read_text())
+        except (OSError, ValueError):
+            pass
+    assert record.get("status") == "running", record
+    relay = record["network"]["relay"]["pid"]
+    listens = [tuple(link["listen"]) for link in json.loads((out / "network" / "links.json").read_text())["links"]]
+    assert len(command_lines(str(out))) >= 4 + 3           # 3 daemons, the relay, 3 agents
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and command_lines(str(out)):
+        time.sleep(0.5)
+    assert command_lines(str(out)) == []
+    assert not _running(relay)
+    assert not [addr for addr in listens if _listening(*addr)]
+
+
+def _records(out: Path, agent: str) -> list[dict]:
+    return [json.loads(line) for line in (out / "journals" / f"{agent}.jsonl").read_text().splitlines()]
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (an orphan's zombie waits for whoever reaps it here)."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes() != b""
+    except OSError:
+        return False
+
+
+def _listening(ip: str, port: int) -> bool:
+    want = f"{_hex_ip(ip)}:{port:04X}"
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[1] == want and fields[3] == "0A":           # LISTEN
+            return True
+    return False
+
+
+def _hex_ip(ip: str) -> str:
+    return "".join(f"{int(part):02X}" for part in reversed(ip.split(".")))
