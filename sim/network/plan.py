@@ -103,5 +103,5 @@ def _link(scenario: Scenario, a: Host, b: Host, daemons: dict[str, DaemonPlan], 
     name = f"{a.name}>{b.name}"
     return {"name": name, "from": a.name, "to": b.name,
             "listen": [dst.ip, free_port(dst.ip)], "connect": [dst.ip, dst.p2p_port], "source": src.ip,
-            "delay": path.latency, "jitter": 0.0, "rate_forward": forward, "rate_back": back,
+            "delay": path.latency, "jitter": path.jitter, "rate_forward": forward, "rate_back": back,
             "loss": path.loss, "seed": f"{scenario.seed}/{name}"}

@@ -328,14 +328,16 @@ def format_loss(loss: float) -> str:
     return repr(float(loss))
 
 
-def write_gml(nodes: list[tuple[int, str, str, str]], edges: list[tuple[int, int, str, float]]) -> str:
+def write_gml(nodes: list[tuple[int, str, str, str]], edges: list[tuple]) -> str:
     """An undirected graph: nodes (id, label, bandwidth down, bandwidth up), edges (source, target,
-    latency, packet loss). Strings must not hold '"' (Shadow's GML has no escapes)."""
+    latency, packet loss[, jitter]; a jitter of None or "" is left out). Strings must not hold '"'
+    (Shadow's GML has no escapes)."""
     out = ["graph [", "  directed 0"]
     for node_id, label, down, up in nodes:
         out += ["  node [", f"    id {node_id}", f'    label "{label}"',
                 f'    host_bandwidth_down "{down}"', f'    host_bandwidth_up "{up}"', "  ]"]
-    for source, target, latency, loss in edges:
-        out += ["  edge [", f"    source {source}", f"    target {target}", f'    latency "{latency}"',
-                f"    packet_loss {format_loss(loss)}", "  ]"]
+    for source, target, latency, loss, *jitter in edges:
+        out += ["  edge [", f"    source {source}", f"    target {target}", f'    latency "{latency}"']
+        out += [f'    jitter "{jitter[0]}"'] if jitter and jitter[0] else []
+        out += [f"    packet_loss {format_loss(loss)}", "  ]"]
     return "\n".join(out + ["]", ""])

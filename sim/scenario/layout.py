@@ -9,6 +9,7 @@ arguments and the wallet RPC login. Their schema is in `sim.scenario.schema`; `s
       regions: {eu: {bandwidth: 100 Mbit}, us: {bandwidth_down: 50 Mbit, bandwidth_up: 10 Mbit}}
       latency: {eu: 5ms, us: 10ms, eu-us: 80ms}      # every region needs its own (intra) latency
       packet_loss: {eu-us: 0.01}                     # or one number for every link; default 0
+      jitter: {eu-us: 20ms}                          # likewise; extra delay 0..jitter per packet
     daemons: {placement: per-host | shared, count: 2, peers: 4, overlay: random | line}
     monerod_args: [--log-level, "1"]                 # replace or add options (not the wiring)
     wallet_rpc_args: []
@@ -70,6 +71,7 @@ class Network:
     latency: float = 0.001          # switch: seconds on every path
     bandwidth: Bandwidth = Bandwidth(10 ** 9, 10 ** 9)
     packet_loss: float = 0.0
+    jitter: float = 0.0             # seconds: switch, or every regions link not in `jitters`
     file: Path | None = None        # gml
     nodes: tuple[int, ...] = ()     # gml: nodes with a self-loop (hosts can sit there), file order
     all_nodes: frozenset[int] = frozenset()          # gml: every node id
@@ -77,13 +79,14 @@ class Network:
     regions: dict[str, Region] = field(default_factory=dict)
     latencies: dict[tuple[str, str], float] = field(default_factory=dict)   # sorted name pairs
     losses: dict[tuple[str, str], float] = field(default_factory=dict)
+    jitters: dict[tuple[str, str], float] = field(default_factory=dict)
 
-    def link(self, a: str, b: str) -> tuple[float, float] | None:
-        """(latency s, packet loss) between regions `a` and `b`, None without a direct link."""
+    def link(self, a: str, b: str) -> tuple[float, float, float] | None:
+        """(latency s, packet loss, jitter s) between regions `a` and `b`, None without a direct link."""
         key = tuple(sorted((a, b)))
         if key not in self.latencies:
             return None
-        return self.latencies[key], self.losses.get(key, self.packet_loss)
+        return self.latencies[key], self.losses.get(key, self.packet_loss), self.jitters.get(key, self.jitter)
 
 
 @dataclass(frozen=True)
@@ -163,12 +166,21 @@ def _seconds(doc: Document, path: tuple, value: Any, problems: list) -> float:
     return seconds
 
 
+def _jitter(doc: Document, path: tuple, value: Any, problems: list) -> float:
+    try:
+        return parse_duration(value)          # refuses a negative one
+    except DurationError as exc:
+        problems.append(doc.problem(path, str(exc)))
+        return 0.0
+
+
 def _network(doc: Document, raw: dict, base: Path, problems: list) -> Network:
     kind = raw["type"]
     if kind == SWITCH:
         bits = parse_bandwidth(raw.get("bandwidth", "1 Gbit"))
         latency = _seconds(doc, ("network", "latency"), raw["latency"], problems) if "latency" in raw else 0.001
-        return Network(SWITCH, latency, Bandwidth(bits, bits), float(raw.get("packet_loss", 0.0)))
+        jitter = _jitter(doc, ("network", "jitter"), raw.get("jitter", 0), problems)
+        return Network(SWITCH, latency, Bandwidth(bits, bits), float(raw.get("packet_loss", 0.0)), jitter)
     if kind == GML:
         return _gml_network(doc, raw, base, problems)
     net = Network(REGIONS, packet_loss=float(raw["packet_loss"]) if isinstance(raw.get("packet_loss"),
@@ -199,6 +211,14 @@ def _network(doc: Document, raw: dict, base: Path, problems: list) -> Network:
         problems.append(doc.problem(("network", "latency"), f"region {apart[1]!r} is not linked to region "
                                     f"{apart[0]!r}, directly or through others: add a latency like "
                                     f"{apart[0]}-{apart[1]}"))
+    if isinstance(raw.get("jitter"), dict):
+        net.jitters = _pairs(doc, ("network", "jitter"), raw["jitter"], net, problems,
+                             lambda path, v: _jitter(doc, path, v, problems))
+        for key in set(net.jitters) - set(net.latencies):
+            problems.append(doc.problem(("network", "jitter", "-".join(key) if key[0] != key[1] else key[0]),
+                                        "no latency is given for this link", key=True))
+    elif "jitter" in raw:
+        net.jitter = _jitter(doc, ("network", "jitter"), raw["jitter"], problems)
     if isinstance(raw.get("packet_loss"), dict):
         net.losses = _pairs(doc, ("network", "packet_loss"), raw["packet_loss"], net, problems,
                             lambda path, v: float(v))

@@ -58,6 +58,8 @@ def _bandwidth(description: str, examples: list, default: Any = _NO_DEFAULT) -> 
 
 
 _LOSS = {"type": "number", "minimum": 0, "maximum": 1}
+_JITTER = ("Extra delay, drawn for each packet between 0 and this, on top of the latency (order kept). "
+           "Local networked runs apply it; Shadow 3.3 reads it from the graph but does not apply it.")
 _LINK = "A link is `REGION` (between two hosts of that region) or `REGION-REGION` (either order)."
 
 
@@ -83,6 +85,7 @@ _SWITCH = {"additionalProperties": False, "properties": {
     "latency": _duration("Latency of every path between two hosts; above 0.", ["5ms"], "1ms"),
     "bandwidth": _bandwidth("Bandwidth of every host, both directions.", ["100 Mbit"], "1 Gbit"),
     "packet_loss": _key(_LOSS, "Fraction of packets lost on every path, 0 to 1.", [0.001], 0),
+    "jitter": _duration(_JITTER, ["5ms"], 0),
 }}
 _GML = {"additionalProperties": False, "required": ["file"], "properties": {
     "type": {},
@@ -110,6 +113,10 @@ _REGIONS = {"additionalProperties": False, "required": ["regions", "latency"], "
                                                       [0.01], title="link")},
                         "Fraction of packets lost, 0 to 1: one number for every link, or a mapping "
                         "per link (links not named lose none).", [0.0005, {"eu-us": 0.01}], 0),
+    "jitter": _key({"type": ["string", "number", "object"],
+                    "additionalProperties": _duration(_JITTER + " " + _LINK, ["20ms"], title="link")},
+                   _JITTER + " One duration for every link, or a mapping per link (links not named "
+                   "have none).", ["2ms", {"eu-us": "20ms"}], 0),
 }}
 NETWORK_SCHEMA = _key({
     "type": "object",

@@ -140,9 +140,9 @@ def _generated_graph(scenario: Scenario, hosts: list[Host], daemons: list[Host])
     for (region_a, _), a in ordered:
         for (region_b, _), b in ordered[a:]:
             link = network.link(region_a, region_b) if network.type == REGIONS else \
-                (network.latency, network.packet_loss)
+                (network.latency, network.packet_loss, network.jitter)
             if link is not None:
-                edges.append((a, b, format_time(link[0]), link[1]))
+                edges.append((a, b, format_time(link[0]), link[1], format_time(link[2]) if link[2] else None))
     return Topology(hosts + daemons, write_gml(nodes, edges), len(nodes), len(edges))
 
 
@@ -150,6 +150,7 @@ def _generated_graph(scenario: Scenario, hosts: list[Host], daemons: list[Host])
 class Path:
     latency: float          # seconds, one way
     loss: float             # packet loss along the path, 0 to 1
+    jitter: float = 0.0     # seconds: the jitters of its edges added up
 
 
 def paths(topology: Topology) -> dict[tuple[int, int], Path]:
@@ -160,20 +161,22 @@ def paths(topology: Topology) -> dict[tuple[int, int], Path]:
     g = nx.DiGraph() if graph.directed else nx.Graph()
     for edge in graph.edges:
         g.add_edge(edge.source, edge.target, latency=parse_time_ns(edge.attrs["latency"]) / 1e9,
-                   loss=float(edge.attrs.get("packet_loss", 0.0)))
+                   loss=float(edge.attrs.get("packet_loss", 0.0)),
+                   jitter=parse_time_ns(edge.attrs["jitter"]) / 1e9 if "jitter" in edge.attrs else 0.0)
     used = sorted({h.node for h in topology.hosts})
     out: dict[tuple[int, int], Path] = {}
     for a in used:
         for b in used:
             if a == b:
                 edge = g.get_edge_data(a, a)
-                out[a, b] = Path(edge["latency"], edge["loss"]) if edge else Path(0.0, 0.0)
+                out[a, b] = Path(edge["latency"], edge["loss"], edge["jitter"]) if edge else Path(0.0, 0.0)
                 continue
             hops = nx.shortest_path(g, a, b, weight="latency")
+            steps = [g[u][v] for u, v in zip(hops, hops[1:])]
             kept = 1.0
-            for u, v in zip(hops, hops[1:]):
-                kept *= 1.0 - g[u][v]["loss"]
-            out[a, b] = Path(sum(g[u][v]["latency"] for u, v in zip(hops, hops[1:])), 1.0 - kept)
+            for step in steps:
+                kept *= 1.0 - step["loss"]
+            out[a, b] = Path(sum(s["latency"] for s in steps), 1.0 - kept, sum(s["jitter"] for s in steps))
     return out
 
 

@@ -90,3 +90,28 @@ def test_local_addresses():
     assert local_ip("11.0.1.7") == "127.77.1.7"
     with pytest.raises(ValueError):
         local_ip("11.1.0.1")
+
+
+def test_jitter_reaches_the_links_and_the_graph(tmp_path):
+    s = scenario(tmp_path, """network:
+  type: regions
+  regions: {a: {bandwidth: 100 Mbit}, b: {bandwidth: 100 Mbit}}
+  latency: {a: 5ms, b: 5ms, a-b: 40ms}
+  jitter: {a-b: 20ms}
+daemons: {placement: per-host, peers: 1}
+groups:
+  - {name: idler, tree: trees/idler.yaml, count: 3, wallet: false, region: [a, b, a]}
+""")
+    p = plan(s)
+    jitter = {(link["from"], link["to"]): link["jitter"] for link in p.links}
+    assert jitter[("idler-0", "idler-1")] == pytest.approx(0.02)
+    assert jitter[("idler-2", "idler-0")] == 0.0               # inside region a: none given
+    from sim.scenario.topology import build_topology
+    assert 'jitter "20 ms"' in build_topology(s, s.agents()).gml
+
+
+def test_a_negative_jitter_is_refused(tmp_path):
+    from lang.errors import LoadError
+    with pytest.raises(LoadError, match="network.jitter: duration must not be negative, got -1"):
+        scenario(tmp_path, "network: {type: switch, jitter: -1}\n"
+                           "groups:\n  - {name: idler, tree: trees/idler.yaml}\n")

@@ -48,12 +48,13 @@ TOP = {"description": "uses every key", "seed": 3, "drain": "1m", "time_scale": 
        "expect": {"payments": {"user": 2}, "confirmed": False, "errors": 3, "blocks_sigma": 4}}
 SAMPLES = {
     "switch": {**BASE, **TOP, "network": {"type": "switch", "latency": "2ms", "bandwidth": "100 Mbit",
-                                          "packet_loss": 0.001},
+                                          "packet_loss": 0.001, "jitter": "1ms"},
                "groups": [{**GROUP, "host_bandwidth": {"down": "1 Gbit", "up": "200 Mbit"}}]},
     "regions": {**BASE, "network": {
         "type": "regions",
         "regions": {"eu": {"bandwidth": "100 Mbit"}, "us": {"bandwidth_down": "50 Mbit", "bandwidth_up": "10 Mbit"}},
-        "latency": {"eu": "5ms", "us": "10ms", "eu-us": "80ms"}, "packet_loss": {"eu-us": 0.01}},
+        "latency": {"eu": "5ms", "us": "10ms", "eu-us": "80ms"}, "packet_loss": {"eu-us": 0.01},
+        "jitter": {"eu-us": "5ms"}},
         "groups": [{**GROUP, "region": ["eu", "us"], "host_bandwidth": "1 Gbit"}]},
     "gml": {**BASE, "network": {"type": "gml", "file": "net.gml"},
             "groups": [{**GROUP, "network_node": 0}]},
@@ -198,11 +199,11 @@ def test_the_samples_use_every_documented_key_and_load(tmp_path):
 
 
 def _mappings(data, path: tuple = ()):
-    """The location of every mapping of documented keys in `data` (not params or latencies)."""
+    """The location of every mapping of documented keys in `data` (not params, nor per-link latencies, losses or jitters)."""
     if isinstance(data, dict):
         yield path
         for name, value in data.items():
-            if name not in ("params", "latency", "packet_loss", "regions", "payments"):
+            if name not in ("params", "latency", "packet_loss", "jitter", "regions", "payments"):
                 yield from _mappings(value, path + (name,))
             elif name == "regions":
                 for region in value:

@@ -245,7 +245,7 @@ def test_the_layout_loads(tmp_path):
     net = s.network
     assert net.type == "regions" and list(net.regions) == ["eu", "us"]
     assert net.regions["us"].bandwidth == Bandwidth(50 * 10 ** 6, 10 ** 7)
-    assert net.link("us", "eu") == (0.08, 0.01) and net.link("eu", "eu") == (0.005, 0.0)
+    assert net.link("us", "eu") == (0.08, 0.01, 0.0) and net.link("eu", "eu") == (0.005, 0.0, 0.0)
     assert (s.daemons.placement, s.daemons.count, s.daemons.peers) == (SHARED, 2, 3)
     assert s.monerod_args == ("--log-level", "1") and s.wallet_rpc_args == ("--max-concurrency=2",)
     assert s.wallet_login.pair == ("sim", "p:w") and str(s.wallet_login) == "sim:p:w"
@@ -313,7 +313,7 @@ LAYOUT_HEAD = HEAD + "groups:\n  - {name: a, tree: TREES/idler.yaml, count: 2}\n
     ("network: {type: mesh}\n", "S:6:17: network.type: expected one of 'switch', 'gml', 'regions', got the "
                                 "string 'mesh'"),
     ("network: {type: switch, regions: {}}\n", "S:6:25: network.regions: unknown key 'regions' (allowed: type, "
-                                               "latency, bandwidth, packet_loss)"),
+                                               "latency, bandwidth, packet_loss, jitter)"),
     ("network: {type: switch, bandwidth: 1.5 Gbit}\n", "S:6:36: network.bandwidth: the string '1.5 Gbit' is not "
                                                        "allowed: use an integer and a unit"),
     ("network: {type: switch, latency: 0}\n", "S:6:34: network.latency: latency must be above 0"),
