@@ -1,8 +1,9 @@
-"""`monerosim run`: a scenario as local processes — one regtest monerod, a monero-wallet-rpc per
+"""`monerosim run`: a scenario as local processes — one regtest monerod (or, with `daemons:`, one
+per daemon host, peered through the link relay: `sim.local.daemons`), a monero-wallet-rpc per
 wallet-using agent, one tree-runner per agent — with live progress, an orderly stop and a summary.
 
 Timeline, in simulated time (the lockstep clock by default, `sim.local.timekeeper`):
-    start daemon → start wallet-rpcs together, wait for each → start agents group by group
+    start daemons (and relay) → start wallet-rpcs together, wait for each → start agents group by group
     (each start holds time still until the agent connects) → run `duration` → SIGTERM
     `stop: early` agents → `drain` later SIGTERM the rest (SIGKILL after AGENT_GRACE) → stop
     wallet-rpcs (SIGTERM stores the wallet) → stop monerod.

@@ -11,11 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["MONEROD_RPC", "MONEROD_P2P", "WALLET_RPC_PORT", "Tls", "monerod_args", "wallet_rpc_args",
+__all__ = ["MONEROD_RPC", "MONEROD_P2P", "WALLET_RPC_PORT", "LOG_LEVEL", "Tls", "monerod_args", "wallet_rpc_args",
            "merge_options"]
 
 MONEROD_P2P, MONEROD_RPC, WALLET_RPC_PORT = 18080, 18081, 18083
 LOOPBACK = "127.0.0.1"
+# What the propagation figures read (sim.report.daemonlog): blocks added, transactions entering
+# the pool, and which peer sent what; everything else at level 0.
+LOG_LEVEL = "0,blockchain:INFO,txpool:INFO,net.p2p.msg:INFO"
 
 
 @dataclass(frozen=True)
@@ -27,7 +30,7 @@ class Tls:
 def monerod_args(ip: str, data_dir: Path, tls: Tls, peers: list[str]) -> list[str]:
     """Regtest, fixed difficulty, chain kept across restarts, exclusive peers, no seed nodes."""
     args = ["--regtest", "--fixed-difficulty", "1", "--keep-fakechain", "--non-interactive",
-            "--data-dir", str(data_dir), "--log-file", str(data_dir / "monerod.log"), "--log-level", "0",
+            "--data-dir", str(data_dir), "--log-file", str(data_dir / "monerod.log"), "--log-level", LOG_LEVEL,
             "--rpc-bind-ip", ip, "--rpc-bind-port", str(MONEROD_RPC), "--confirm-external-bind",
             "--p2p-bind-ip", ip, "--p2p-bind-port", str(MONEROD_P2P),
             "--no-igd", "--no-zmq", "--disable-rpc-ban", "--disable-dns-checkpoints",

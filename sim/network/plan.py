@@ -14,15 +14,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from sim.monero.commands import LOG_LEVEL
 from sim.scenario.layout import PER_HOST, SHARED, Bandwidth
 from sim.scenario.load import AgentSpec, Scenario
 from sim.scenario.topology import Host, build_topology, node_bandwidths, paths
 
 __all__ = ["DaemonPlan", "NetworkPlan", "plan_network", "networked", "local_ip", "LOG_LEVEL"]
 
-# What the propagation figures read (sim.report.daemonlog): blocks added, txs entering the
-# pool, and which peer sent what.
-LOG_LEVEL = "0,blockchain:INFO,txpool:INFO,net.p2p.msg:INFO"
 
 
 def networked(scenario: Scenario) -> bool:

@@ -24,6 +24,7 @@ import psutil
 from sim.scenario.layout import PER_HOST, SHARED
 from sim.report.progress import Display, Progress
 from sim.scenario.load import Scenario
+from sim.scenario.topology import build_topology
 from sim.report.summary import expectations, format_summary, summarize
 from sim.report.verdict import EXIT_FAILED, FAILED, verdict_line
 
@@ -90,6 +91,9 @@ class ShadowRun:
         self.verdict: str | None = None
         self.status = "running"
         self.version = shadow_version(binary)
+        hosts = build_topology(scenario, scenario.agents()).hosts
+        self.daemons = [{"name": h.name, "ip": h.ip, "region": h.region, "node": h.node,
+                         "data_dir": f"daemons/{h.name}", "peers": list(h.peer_hosts)} for h in hosts if h.daemon]
 
     def run(self) -> None:
         config = self.run_dir / "shadow.yaml"
@@ -202,6 +206,7 @@ class ShadowRun:
                            "peak_rss_bytes": self.peak_rss or None,
                            "unexpected_ends": [e.record() for e in ends]},
                 "final_height": None, "agents": agents,
+                "network": {"kind": "shadow", "daemons": self.daemons},
                 "crashed": [a["id"] for a in agents if a["outcome"] not in (None, "ok")],
                 "failures": failures}
 

@@ -165,14 +165,16 @@ def test_regions_apart_and_races_fork_then_settle(runs):
     assert html is None or ("Propagation" in html and "eu" in html)
 
 
-def test_a_killed_launcher_leaves_no_daemon_relay_or_listener(tmp_path):
-    """SIGKILL to `monerosim run` mid-run: the daemons, the relay and its listening sockets go
-    with it (each child dies with its parent); nothing of the network is left."""
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
+def test_a_stopped_launcher_leaves_no_daemon_relay_or_listener(tmp_path, sig):
+    """SIGKILL or SIGTERM to `monerosim run` mid-run: the daemons, the relay and its listening
+    sockets go with it (SIGTERM: the launcher stops them; SIGKILL: each child dies with its
+    parent); nothing of the network is left."""
     scenario = tmp_path / "net.yaml"
     (tmp_path / "trees").symlink_to(ROOT / "tests" / "sim_fixtures" / "trees")
     scenario.write_text("version: 1\nname: net\nseed: 3\nduration: 10m\n"
                         "network: {type: switch, latency: 50ms}\n"
-                        "daemons: {placement: per-host, peers: 2}\n"
+                        "daemons: {placement: shared, count: 3, peers: 2}\n"
                         "groups:\n  - {name: idler, tree: trees/idler.yaml, count: 3, wallet: false}\n")
     out = tmp_path / "run"
     proc = subprocess.Popen(monerosim("run", str(scenario), "--out", str(out), "--quiet"), cwd=ROOT,
@@ -188,9 +190,14 @@ def test_a_killed_launcher_leaves_no_daemon_relay_or_listener(tmp_path):
     assert record.get("status") == "running", record
     relay = record["network"]["relay"]["pid"]
     listens = [tuple(link["listen"]) for link in json.loads((out / "network" / "links.json").read_text())["links"]]
+    assert [d["name"] for d in record["network"]["daemons"]] == ["daemon-0", "daemon-1", "daemon-2"]
+    assert record["network"]["agents"] == {"idler-0": "daemon-0", "idler-1": "daemon-1", "idler-2": "daemon-2"}
+    argv = {a["id"]: a["argv"] for a in record["agents"]}
+    urls = {d["name"]: d["url"] for d in record["network"]["daemons"]}
+    assert all(urls[f"daemon-{i}"] in argv[f"idler-{i}"] for i in range(3))    # each its own daemon
     assert len(command_lines(str(out))) >= 4 + 3           # 3 daemons, the relay, 3 agents
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    os.kill(proc.pid, sig)
+    assert proc.wait(120) == (128 + sig if sig == signal.SIGTERM else -sig)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and command_lines(str(out)):
         time.sleep(0.5)
