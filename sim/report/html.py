@@ -145,11 +145,18 @@ def _shadow_facts(shadow: dict | None) -> str | None:
                                 f"peak memory {rss / 2**30:.1f} GiB" if rss else None) if f)
 
 
+def _clock(run: dict) -> str | None:
+    if not run.get("clock"):
+        return None
+    paced = f", at most ×{run['max_speed']:g} real time" if run.get("max_speed") else ""
+    return f"{run['clock']} clock{paced}"
+
+
 def _run_section(report: dict) -> str:
     run, journals = report["run"], report["journals"]
     facts = [_KINDS.get(run["kind"], run["kind"]), f"seed {run['seed']}" if run["seed"] is not None else None,
              f"time ×{run['time_scale']:g}" if run["time_scale"] else None,
-             f"{run['clock']} clock" if run.get("clock") else None, _shadow_facts(run.get("shadow")),
+             _clock(run), _shadow_facts(run.get("shadow")),
              f"status {run['status']}" if run["status"] else None,
              f"{journals['files']} journals, {journals['records']} records"]
     parts = [f'<p class=sub>{escape(" · ".join(f for f in facts if f))} — '

@@ -274,6 +274,7 @@ def _run(files: RunFiles, summary: dict, origin: float, end: float, agents: dict
             "duration": run.get("duration"), "drain": run.get("drain"),
             "time_scale": run.get("time_scale", scenario.get("time_scale")),
             "clock": (run.get("clock") or {}).get("kind"),
+            "max_speed": (run.get("clock") or {}).get("max_speed"),
             "shadow": {k: (run.get("shadow") or {}).get(k) for k in ("version", "wall_seconds", "peak_rss_bytes")}
             if run.get("shadow") else None,
             "height": summary["run"]["height"], "origin": origin,

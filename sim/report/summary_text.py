@@ -40,6 +40,7 @@ def format_summary(s: dict) -> str:
     run, blocks, pay, tx = s["run"], s["blocks"], s["payments"], s["transactions"]
     scale = (f" at x{run['time_scale']:g}" if run.get("time_scale") else
              f" on the {run['clock']} clock" if run.get("clock") else "")
+    scale += f" (at most x{run['max_speed']:g} real time)" if run.get("max_speed") else ""
     drain = f" + {short_duration(run['drain'])} drain" if run.get("drain") else ""
     took = f", {short_duration(run['duration'])}{drain} simulated{scale}" if run.get("duration") else ""
     lines = [f"Run {run.get('scenario') or Path(run['dir']).name} ({run['dir']}): "

@@ -54,7 +54,7 @@ def test_run_and_journals(local):
     assert run.pop("dir").endswith("run-local")
     assert run == {"kind": "local", "name": "fixture",
                    "description": "Hand-made: 2 pools, 2 marketplaces, 3 users.", "seed": 5,
-                   "status": "stopped", "duration": 450.0, "drain": 50.0, "time_scale": 10.0, "clock": None,
+                   "status": "stopped", "duration": 450.0, "drain": 50.0, "time_scale": 10.0, "clock": None, "max_speed": None,
                    "shadow": None,
                    "height": 12, "origin": 100.0, "span": 500.0, "agents": 8,
                    "roles": {"controller": 1, "marketplace": 2, "pool": 2, "user": 3},
