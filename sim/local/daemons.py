@@ -19,6 +19,7 @@ __all__ = ["RunDaemons", "SHARED_DAEMON", "NETWORK_PACE", "networked"]
 SHARED_DAEMON = "daemon"     # daemons/daemon/: the one daemon of a run without a network
 NETWORK_PACE = 1.0           # a networked run's default --max-speed: links delay in real time
 RELAY_READY = 30.0           # real seconds the relay may take to bind its listeners
+TIP_BLOCKS = 3               # last blocks of each daemon's chain recorded at the end
 
 
 class RunDaemons:
@@ -92,7 +93,8 @@ class RunDaemons:
         return self.relay is not None and not self.relay.alive()
 
     def read_tips(self) -> None:
-        """Each daemon's final height and top block (did the network agree at the end?)."""
+        """Each daemon's final height and its last blocks' hashes, top first (did the network
+        agree at the end? a race in the last moments may still be open)."""
         if self.plan is None:
             return
         for name, proc in self.by_name.items():
@@ -100,8 +102,10 @@ class RunDaemons:
                 continue
             try:
                 with DaemonClient(proc.url, timeout=5, retries=0) as rpc:
-                    info = rpc.get_info()
-                self.tips[name] = {"height": int(info["height"]), "top": str(info["top_block_hash"])}
+                    height = int(rpc.get_info()["height"])
+                    last = [str(rpc.get_block_header_by_height(h)["block_header"]["hash"])
+                            for h in range(height - 1, max(height - 1 - TIP_BLOCKS, 0), -1)]
+                self.tips[name] = {"height": height, "top": last[0] if last else None, "last": last}
             except (RpcError, KeyError, TypeError, ValueError):
                 pass
 

@@ -263,3 +263,39 @@ def test_mining_leaves_fail_with_the_rpc_code(chain, pools, agents, make, method
     failed = ctl.event("rpc_failed")
     assert (failed["method"], failed["code"], failed["type"]) == (method, -32601, leaf.type_name())
     assert ipc.read_mining_signal(ctl.shared) is None
+
+
+def test_a_race_tells_two_pools_who_mine_at_the_same_instant(chain, pools, agents):
+    """`race: 2`: every `race_every`-th signal names two different pools; each waits for the
+    signal's `at` and mines then (on one shared daemon here: one block lands on top of the
+    other; with a daemon each, the network forks)."""
+    ctl = agents("ctl", daemon_url=chain.daemon.url)
+    register(ctl.shared, pools, {"pool-a": 1, "pool-b": 1})
+    ipc.write_mining_signal(ctl.shared, seq=5, pool="pool-a", blocks=1, issued_at=0.0)
+    leaf = ctl.ready(EmitMiningSignal(race=2, race_every=2, race_lead=3.0))
+    assert ctl.tick(leaf) == Status.SUCCESS                   # seq 6: a race
+    race = ipc.read_mining_signal(ctl.shared)
+    assert race["seq"] == 6 and {race["pool"], *race["rivals"]} == {"pool-a", "pool-b"}
+    assert race["at"] == pytest.approx(ctl.clock.now() + 3.0)
+    assert ctl.event("signal_issued")["rivals"] == race["rivals"]
+
+    a = agents("pool-a", daemon_url=chain.daemon.url, shared=ctl.shared)
+    b = agents("pool-b", daemon_url=chain.daemon.url, shared=ctl.shared)
+    for agent in (a, b):
+        agent.clock.advance(ctl.clock.now() - agent.clock.now() + 1.0)   # they see it 1 s later
+    tree_a, tree_b = a.ready(pool_tree(pools["pool-a"][1])), b.ready(pool_tree(pools["pool-b"][1]))
+    count = chain.rpc.get_block_count()
+    assert a.tick(tree_a) == Status.RUNNING and b.tick(tree_b) == Status.RUNNING
+    assert a.ctx.next_wake == b.ctx.next_wake == race["at"]   # both mine at the race's instant
+    assert chain.rpc.get_block_count() == count               # nothing mined before it
+    for agent, tree in ((a, tree_a), (b, tree_b)):
+        agent.clock.sleep_until(race["at"])
+        assert agent.tick(tree) == Status.SUCCESS
+    assert chain.rpc.get_block_count() == count + 2
+    assert a.event("block_mined")["seq"] == b.event("block_mined")["seq"] == 6
+
+    ctl.clock.advance(10)
+    ctl.ctx.clear_blackboard()
+    assert ctl.tick(ctl.ready(EmitMiningSignal(race=2, race_every=2))) == Status.SUCCESS
+    single = ipc.read_mining_signal(ctl.shared)               # seq 7: not a race
+    assert single["seq"] == 7 and "rivals" not in single and "at" not in single

@@ -102,8 +102,12 @@ def test_blocks_and_transactions_travel_the_line_hop_by_hop(runs):
     assert txs, "no transaction crossed a link"
     for hop, delays in txs.items():
         assert min(delays) >= 0.1 - LOG_TICK, (hop, delays)
-    # every daemon saw every block after the pool's daemon, further ones later
-    for item in (i for i in found["items"] if i["kind"] == "block"):
+    # every daemon saw the blocks after the pool's daemon, further ones later (the last block
+    # may still have been on its way when the run stopped)
+    blocks_seen = [i for i in found["items"] if i["kind"] == "block"]
+    complete = [i for i in blocks_seen if len(i["seen_by"]) == len(order)]
+    assert len(complete) >= len(blocks_seen) - 1
+    for item in complete:
         times = [item["seen_by"][n]["delay"] for n in order]
         assert times == sorted(times) and len(set(times)) == len(times), item["hash"]
 
@@ -156,8 +160,13 @@ def test_regions_apart_and_races_fork_then_settle(runs):
     forks = found["forks"]
     assert forks["alternative_blocks"] >= 1 and forks["reorgs"], forks
     assert forks["orphaned_blocks"] >= 1 and forks["max_depth"] >= 1
+    # one chain at the end: every daemon holds the same blocks, but for a race of the last
+    # signal (races are every third signal, so the block below the top is settled)
     tips = {d["name"]: d["final"] for d in record["network"]["daemons"]}
-    assert all(tips.values()) and len({t["top"] for t in tips.values()}) == 1, tips   # one chain at the end
+    assert all(tips.values()), tips
+    low = min(t["height"] for t in tips.values())
+    settled = {t["last"][t["height"] - low + 1] for t in tips.values()}
+    assert len(settled) == 1, tips
 
     html = (out / "report" / "report.html").read_text() if (out / "report").exists() else None
     summary = json.loads((out / "summary.json").read_text())
