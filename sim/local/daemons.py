@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 
 from rpc_client import DaemonClient, RpcError
 
 from sim.local.processes import DaemonProcess, Supervisor, cpu_seconds, free_port
 from sim.network.plan import LOG_LEVEL, NetworkPlan, networked, plan_network
+from sim.network.events import NetworkState
 from sim.network.relay import Relay
+from sim.scenario.events import NetworkEvent
 from sim.scenario.load import AgentSpec, Scenario
 
 __all__ = ["RunDaemons", "SHARED_DAEMON", "NETWORK_PACE", "networked"]
@@ -36,6 +39,8 @@ class RunDaemons:
         self.by_name: dict[str, DaemonProcess] = {}
         self.tips: dict[str, dict] = {}          # daemon -> {height, top} at the end
         self.max_speed: float | None = None      # the run clock's pace (run.json)
+        self.state: NetworkState | None = None   # the network as the events left it
+        self.events: list[dict] = []             # the events applied, for run.json
 
     @property
     def networked(self) -> bool:
@@ -56,6 +61,7 @@ class RunDaemons:
             self.by_name[SHARED_DAEMON] = self.supervisor.start_daemon(SHARED_DAEMON)
             return self.main
         self.plan = plan_network(self.scenario, self.agents, free_port)
+        self.state = NetworkState(self.plan)
         self._start_relay()
         extra = tuple(self.scenario.monerod_args)
         for d in self.plan.daemons:
@@ -71,13 +77,22 @@ class RunDaemons:
         net.mkdir(parents=True, exist_ok=True)
         plan_path = net / "links.json"
         relayed = [{k: v for k, v in link.items() if k not in ("from", "to")} for link in self.plan.links]
-        body = {"links": relayed, "stats": str(net / "stats.json"), "ready": str(net / "relay.ready")}
+        body = {"links": relayed, "stats": str(net / "stats.json"), "ready": str(net / "relay.ready"),
+                "control": str(net / "control.json")}
         tmp = plan_path.with_name(f".links.{os.getpid()}.tmp")
         tmp.write_text(json.dumps(body, indent=1) + "\n", encoding="utf-8")
         os.replace(tmp, plan_path)
         self.relay = Relay()
         self.relay.start(plan_path, self.run_dir / "logs" / "relay.log")
         self.relay.wait_ready(RELAY_READY)
+
+    def apply(self, event: NetworkEvent, now: float) -> None:
+        """A network event, at simulated `now`: the relay's links changed before it returns
+        (ProcessError when the relay does not answer)."""
+        links = self.state.apply(event)
+        self.relay.control(self.run_dir / "network" / "control.json", len(self.events) + 1, links)
+        self.events.append({**event.record(), "applied_at": now, "applied_wall": time.time(),
+                            "links_cut": sum(1 for state in links.values() if state["cut"])})
 
     def for_agent(self, agent_id: str) -> DaemonProcess:
         """The daemon an agent's wallet-rpc and tree-runner use."""
@@ -103,7 +118,7 @@ class RunDaemons:
             try:
                 with DaemonClient(proc.url, timeout=5, retries=0) as rpc:
                     height = int(rpc.get_info()["height"])
-                    last = [str(rpc.get_block_header_by_height(h)["block_header"]["hash"])
+                    last = [str(rpc.get_block_header_by_height(h)["hash"])
                             for h in range(height - 1, max(height - 1 - TIP_BLOCKS, 0), -1)]
                 self.tips[name] = {"height": height, "top": last[0] if last else None, "last": last}
             except (RpcError, KeyError, TypeError, ValueError):
@@ -128,6 +143,7 @@ class RunDaemons:
                              exit_code=proc.popen.returncode if proc.popen else None,
                              final=self.tips.get(entry["name"]))
         out["agents"] = dict(self.plan.agent_daemon)
+        out["events"] = list(self.events)
         out["relay"] = {"pid": self.relay.pid if self.relay else None, "log": "logs/relay.log",
                         "plan": "network/links.json", "stats": "network/stats.json"}
         out["pacing"] = {"max_speed": self.max_speed,

@@ -77,6 +77,7 @@ class Launcher(Startup):
         self.final_height: int | None = None
         self.progress: Progress | None = None
         self._due: list = []
+        self._events = list(getattr(scenario, "events", ()))     # network events still to come
         self._booting: dict[str, tuple] = {}
         self._fatal = False
         self._hurry = False
@@ -176,8 +177,10 @@ class Launcher(Startup):
         on the run clock: time stands still while the launcher acts."""
         while not self.stopping:
             now = self.clock.elapsed()
-            step = min(until, next((o for o in map(start_offset, self._due) if o > now), until))
+            step = min(until, next((o for o in map(start_offset, self._due) if o > now), until),
+                       self._events[0].at if self._events else until)
             if self.clock.wait(step, BOOT_POLL if self._booting else POLL):
+                self._apply_events()
                 self._start_due()
                 if step >= until:
                     return
@@ -186,6 +189,19 @@ class Launcher(Startup):
             self._check_monero()
             self._check_stall()
             self._show()
+
+    def _apply_events(self) -> None:
+        """The network events due now (the launcher's turn: time stands still meanwhile)."""
+        now = self.clock.elapsed()
+        while self._events and self._events[0].at <= now and not self.stopping:
+            event = self._events.pop(0)
+            try:
+                self.net.apply(event, now)
+            except ProcessError as exc:
+                self._fail(f"network event {event.kind} at {short_duration(event.at)}: {exc}")
+                return
+            self.display.say(f"network: {event.kind} at {short_duration(event.at)}"
+                             f" ({self.net.events[-1]['links_cut']} links cut)")
 
     def _check_stall(self) -> None:
         """An agent that holds simulated time for `stall_limit` real seconds is hung: kill it

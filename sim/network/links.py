@@ -108,6 +108,7 @@ class Plan:
     links: tuple[LinkSpec, ...]
     stats: Path
     ready: Path
+    control: Path | None = None     # link states to apply on SIGUSR1 (sim.network.relay)
 
 
 class Delivery:
@@ -183,14 +184,19 @@ def load_plan(path: str | os.PathLike) -> Plan:
     names = [link.name for link in links]
     if len(set(names)) != len(names):
         raise PlanError(f"{path}: link names must differ")
-    return Plan(tuple(links), Path(doc["stats"]), Path(doc["ready"]))
+    control = doc.get("control")
+    if control is not None and not isinstance(control, str):
+        raise PlanError(f"{path}: control must be a path")
+    return Plan(tuple(links), Path(doc["stats"]), Path(doc["ready"]), Path(control) if control else None)
 
 
 def write_plan(path: str | os.PathLike, links, *, stats: str | os.PathLike,
-               ready: str | os.PathLike) -> Path:
+               ready: str | os.PathLike, control: str | os.PathLike | None = None) -> Path:
     """Write a plan atomically (links: LinkSpecs or their dicts); returns its path."""
     specs = [link if isinstance(link, LinkSpec) else LinkSpec.from_dict(link) for link in links]
     doc = {"links": [spec.to_dict() for spec in specs], "stats": str(stats), "ready": str(ready)}
+    if control is not None:
+        doc["control"] = str(control)
     return write_atomically(path, json.dumps(doc, indent=1) + "\n")
 
 

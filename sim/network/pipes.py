@@ -17,6 +17,7 @@ address. Every chunk read is handed on at the time the link's model gives
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import socket
 import struct
@@ -132,7 +133,10 @@ class _Conn:
         self.connecting: asyncio.Task | None = None
 
     def made(self, end: int, transport) -> None:
-        if self.closed:
+        if self.closed or (end == 0 and self.link.cut):     # a cut link refuses (a reset)
+            if end == 0 and self.link.cut:
+                self.link.stats["refused_cut"] += 1
+            self.closed = True
             _reset(transport)
             return
         self.sides[end] = transport
@@ -189,9 +193,10 @@ class Link:
         self.server: asyncio.Server | None = None
         self.conns: set[_Conn] = set()
         self.accepted = 0
+        self.cut = False                # a partition: connections reset, new ones refused
         direction = {"bytes": 0, "chunks": 0, "delivered": 0, "retransmitted": 0}
         self.stats = {"listen": _address(spec.listen), "connect": _address(spec.connect),
-                      "source": spec.source, "connections": 0, "refused": 0,
+                      "source": spec.source, "connections": 0, "refused": 0, "refused_cut": 0,
                       FORWARD: dict(direction), BACK: dict(direction)}
 
     def _accept(self) -> _Side:
@@ -206,6 +211,18 @@ class Link:
             raise ListenError(f"link {self.spec.name}: cannot listen on "
                               f"{_address(self.spec.listen)}: {why}") from None
         return self.server.sockets[0].getsockname()[:2]
+
+    def set_state(self, cut: bool, delay: float, loss: float) -> None:
+        """A network event: `cut` resets every open connection and refuses new ones until a
+        later state lifts it; `delay` and `loss` hold for every chunk read from now on."""
+        self.spec = dataclasses.replace(self.spec, delay=delay, loss=loss)
+        for conn in self.conns:
+            for pipe in conn.pipes:
+                pipe.model.delay, pipe.model.loss = delay, loss
+        if cut and not self.cut:
+            for conn in list(self.conns):
+                conn.close(reset=True)
+        self.cut = cut
 
     def close(self) -> None:
         if self.server is not None:

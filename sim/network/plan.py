@@ -15,18 +15,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from sim.monero.commands import LOG_LEVEL
-from sim.scenario.layout import PER_HOST, SHARED, Bandwidth
+from sim.scenario.layout import Bandwidth
 from sim.scenario.load import AgentSpec, Scenario
-from sim.scenario.topology import Host, build_topology, node_bandwidths, paths
+from sim.scenario.topology import Host, Path, build_topology, node_bandwidths, paths
 
-__all__ = ["DaemonPlan", "NetworkPlan", "plan_network", "networked", "local_ip", "LOG_LEVEL"]
+__all__ = ["DaemonPlan", "NetworkPlan", "plan_network", "networked", "local_ip", "link_paths", "LOG_LEVEL"]
 
 
 
 def networked(scenario: Scenario) -> bool:
     """True when the run has more than one daemon (`per-host`, or `shared` with count > 1)."""
-    placement = scenario.daemons.placement
-    return placement == PER_HOST or (placement == SHARED and scenario.daemons.count > 1)
+    return scenario.daemons.several()
 
 
 def local_ip(shadow_ip: str) -> str:
@@ -57,6 +56,8 @@ class NetworkPlan:
     daemons: list[DaemonPlan]
     links: list[dict]                # sim.network.links.LinkSpec fields
     agent_daemon: dict[str, str]     # agent id -> the daemon it uses
+    scenario: Scenario | None = None
+    hosts: dict[str, Host] = field(default_factory=dict)     # daemon hosts by name
 
     def daemon(self, name: str) -> DaemonPlan:
         return next(d for d in self.daemons if d.name == name)
@@ -84,7 +85,12 @@ def plan_network(scenario: Scenario, agents: list[AgentSpec], free_port) -> Netw
             links.append(_link(scenario, host, peer, daemons, table, rates, free_port))
             daemons[host.name].peers.append(f"{links[-1]['listen'][0]}:{links[-1]['listen'][1]}")
     agent_daemon = {h.agent.id: by_ip[h.daemon_ip].name for h in topology.hosts if h.agent is not None}
-    return NetworkPlan(list(daemons.values()), links, agent_daemon)
+    return NetworkPlan(list(daemons.values()), links, agent_daemon, scenario, {h.name: h for h in runners})
+
+
+def link_paths(scenario: Scenario, agents: list[AgentSpec]) -> dict[tuple[int, int], Path]:
+    """`paths` of the topology `scenario` draws (for a network changed during the run)."""
+    return paths(build_topology(scenario, agents))
 
 
 def _bandwidth(host: Host, rates: dict[int, Bandwidth]) -> Bandwidth | None:

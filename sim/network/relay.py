@@ -13,7 +13,11 @@ writes the stats file and exits 0. Stats (JSON, also every 5 s): per link its co
 (accepted, refused by the far side, open) and per direction the bytes and chunks read, the
 bytes delivered and the chunks that paid a retransmission.
 
-`Relay` is the launcher's handle on that process: start, wait_ready, stop.
+Network events (`sim.network.events`): on SIGUSR1 the relay reads the plan's control file,
+{"seq": n, "links": {name: {"cut", "delay", "loss"}}}, gives each named link that state (a cut
+link resets its connections and refuses new ones), then writes {"seq": n} to `<control>.applied`.
+
+`Relay` is the launcher's handle on that process: start, wait_ready, control, stop.
 """
 from __future__ import annotations
 
@@ -34,11 +38,12 @@ from sim.monero import ProcessError
 from sim.network.links import Plan, load_plan, write_atomically
 from sim.network.pipes import Link, ListenError
 
-__all__ = ["Relay", "main", "parent_gone", "serve"]
+__all__ = ["Relay", "main", "parent_gone", "serve", "apply_control"]
 
 STATS_EVERY = 5.0           # seconds between stats writes
 PARENT_POLL = 1.0           # seconds between checks that --parent-pid lives
 STOP_GRACE = 5.0            # Relay.stop: SIGTERM, then SIGKILL after this long
+CONTROL_WAIT = 10.0         # Relay.control: real seconds the relay may take to apply a state
 
 
 def _stats(links: list[Link]) -> dict:
@@ -75,6 +80,18 @@ async def _every(seconds: float, action) -> None:
         action()
 
 
+def apply_control(plan: Plan, links: list[Link]) -> None:
+    """Give the links the states of the control file; acknowledge its seq."""
+    try:
+        doc = json.loads(plan.control.read_text(encoding="utf-8"))
+        by_name = {link.spec.name: link for link in links}
+        for name, state in doc["links"].items():
+            by_name[name].set_state(bool(state["cut"]), float(state["delay"]), float(state["loss"]))
+        write_atomically(Path(f"{plan.control}.applied"), json.dumps({"seq": doc["seq"]}) + "\n")
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        print(f"relay: cannot apply {plan.control}: {exc!r}", file=sys.stderr, flush=True)
+
+
 async def serve(plan: Plan, parent_pid: int | None = None) -> None:
     """Run every link of `plan` until SIGTERM/SIGINT or the parent's end (ListenError first)."""
     loop = asyncio.get_running_loop()
@@ -88,6 +105,8 @@ async def serve(plan: Plan, parent_pid: int | None = None) -> None:
         for link in links:
             link.close()
         raise
+    if plan.control is not None:
+        loop.add_signal_handler(signal.SIGUSR1, apply_control, plan, links)
     write_atomically(plan.ready, json.dumps({"pid": os.getpid(), "listen": bound}) + "\n")
     tasks = [loop.create_task(_every(STATS_EVERY, lambda: _write_stats(plan.stats, _stats(links))))]
     if parent_pid:
@@ -168,6 +187,24 @@ class Relay:
                 raise ProcessError(f"the relay was not ready within {timeout:g} s; "
                                    f"last output:\n{self.tail()}")
             time.sleep(0.02)
+
+    def control(self, path: str | os.PathLike, seq: int, links: dict[str, dict],
+                timeout: float = CONTROL_WAIT) -> None:
+        """Hand the relay new link states (written to `path`, the plan's control file) and wait
+        until it has applied them; ProcessError when it does not within `timeout`."""
+        path = Path(path)
+        write_atomically(path, json.dumps({"seq": seq, "links": links}) + "\n")
+        self.popen.send_signal(signal.SIGUSR1)
+        applied, deadline = Path(f"{path}.applied"), time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if json.loads(applied.read_text(encoding="utf-8"))["seq"] == seq:
+                    return
+            except (OSError, ValueError, KeyError, TypeError):
+                pass
+            time.sleep(0.005)
+        raise ProcessError(f"the relay did not apply network event {seq} within {timeout:g} s; "
+                           f"last output:\n{self.tail()}")
 
     def stop(self) -> int | None:
         """SIGTERM, then SIGKILL after 5 s. Returns the exit code (0: stats written)."""

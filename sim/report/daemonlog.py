@@ -122,6 +122,7 @@ class DaemonLog:
     seen: dict[tuple[str, str], Seen] = field(default_factory=dict)   # (kind, hash) -> first sighting
     forks: list[Fork] = field(default_factory=list)                 # in log order
     chain: dict[int, str] = field(default_factory=dict)             # main chain at the end: height -> id
+    tips: list[tuple[float, int]] = field(default_factory=list)     # (time, height) of each main-chain add
     addresses: set[str] = field(default_factory=set)               # its own P2P IPs, when logged
     first: float | None = None    # the first timestamp read
     files: int = 0
@@ -232,6 +233,7 @@ class _Reader:
             self.log.forks.append(Fork("alternative", self.log.daemon, t, height, hash=block_id))
         elif height is not None:
             self.log.chain[height] = block_id
+            self.log.tips.append((t, height))
 
     def see(self, kind: str, key: str, t: float, peer: str | None, origin: bool,
             height: int | None = None, exact: bool = True) -> None:

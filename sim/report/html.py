@@ -8,7 +8,7 @@ from pathlib import Path
 from rpc_client.amounts import format_xmr
 from sim.report.summary import short_duration
 
-from sim.report.plots import PLOTS, PROPAGATION_PLOT
+from sim.report.plots import PLOTS, PROPAGATION_PLOT, TIPS_PLOT
 
 __all__ = ["render_html", "headline"]
 
@@ -346,7 +346,20 @@ def _propagation_section(report: dict, out: Path) -> str:
         _table(["daemon", "region", "txs seen", "txs sent", "tx median", "tx p90", "blocks seen",
                 "blocks mined", "block median", "block p90"], nodes, left={0, 1}),
         "<h3>Forks</h3>", _forks_tables(net["forks"]),
-        _figure(report, out, *PROPAGATION_PLOT)])
+        _events_table(net.get("events") or []),
+        _figure(report, out, *PROPAGATION_PLOT), _figure(report, out, *TIPS_PLOT)])
+
+
+def _events_table(events: list[dict]) -> str:
+    """The network events the launcher applied (scenario `events:`), when there were any."""
+    if not events:
+        return ""
+    rows = [[_dur(e.get("applied_at")), e["kind"],
+             ", ".join(e.get("regions") or e.get("groups") or []) or
+             (f"{e['link']}: {_dur(e['latency']) if 'latency' in e else e.get('loss')}" if "link" in e else "-"),
+             e.get("links_cut", 0), f"{e['t']:.3f} s"] for e in events]
+    return ("<h3>Network events</h3>" +
+            _table(["at (simulated)", "kind", "what", "links cut", "at (daemons' clock)"], rows, left={1, 2}))
 
 
 def render_html(report: dict, out: str | Path) -> str:

@@ -20,7 +20,7 @@ from lang.events import (ADDRESS_PUBLISHED, AGENT_STARTED, AGENT_STOPPED, BLOCK_
                          WALLET_OPENED)
 from sim.report.load import RunFiles, number
 
-__all__ = ["write_plots", "PLOTS", "PROPAGATION_PLOT"]
+__all__ = ["write_plots", "PLOTS", "PROPAGATION_PLOT", "TIPS_PLOT"]
 
 PLOTS = {
     "latency_cdf": "Confirmation latency (CDF)",
@@ -29,6 +29,7 @@ PLOTS = {
     "activity": "Activity timeline",
 }
 PROPAGATION_PLOT = ("propagation_cdf", "First-seen delay per daemon (CDF)")
+TIPS_PLOT = ("chain_tips", "Each daemon's chain over time: network events and reorganisations")
 SHORTEST = 0.001           # s: delays below this (0, or clocks a little apart) drawn here on the log axis
 LATENCY_LABELS = {"seen": "sent → seen", "mined": "sent → mined",
                   "confirmed": "sent → confirmed"}
@@ -275,6 +276,37 @@ def propagation_cdf(plt, report: dict, out: Path) -> dict:
     return _save(plt, fig, out, PROPAGATION_PLOT[0])
 
 
+def chain_tips(plt, report: dict, out: Path) -> dict:
+    """Each daemon's chain height over time (its tip), the network events as vertical lines and
+    each reorganisation as a cross at its split height (x: the daemons' clock)."""
+    network = report["propagation"]
+    low = network.get("skip_below_height") or 0
+    regions = {n: d.get("region") for n, d in network["nodes"].items()}
+    colours = {r: f"C{i}" for i, r in enumerate(sorted({r or "-" for r in regions.values()}))}
+    fig, ax = plt.subplots(figsize=(9, 3.8))
+    for name, tips in sorted(network["tips"].items()):
+        kept = [(t, h) for t, h in tips if h > low]
+        if kept:
+            ax.step([t for t, _ in kept], [h for _, h in kept], where="post", lw=0.9, alpha=0.8,
+                    color=colours[regions.get(name) or "-"])
+    for region, colour in colours.items():
+        ax.plot([], [], color=colour, label=f"daemons in {region}" if region != "-" else "daemons")
+    reorgs = network["forks"]["reorgs"]
+    if reorgs:
+        ax.scatter([r["t"] for r in reorgs], [r["height"] for r in reorgs], marker="x", color="black",
+                   zorder=3, label=f"reorganisations ({len(reorgs)})")
+    for event in network.get("events") or []:
+        ax.axvline(event["t"], color="grey", ls="--", lw=1)
+        ax.annotate(event["kind"], (event["t"], 1), xycoords=("data", "axes fraction"), rotation=90,
+                    va="top", ha="right", fontsize=8)
+    ax.set_xlabel("seconds on the daemons' clocks")
+    ax.set_ylabel("chain height")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left", fontsize=8)
+    fig.suptitle(TIPS_PLOT[1])
+    return _save(plt, fig, out, TIPS_PLOT[0])
+
+
 def write_plots(report: dict, files: RunFiles, out: str | Path) -> dict:
     """Write the four plots (and the propagation CDF when the report has daemon logs) into `out`;
     return {plot: {"png": name, "svg": name}}."""
@@ -285,6 +317,9 @@ def write_plots(report: dict, files: RunFiles, out: str | Path) -> dict:
              "payments_by_shop": payments_by_shop(plt, report, files, out),
              "blocks_per_pool": blocks_per_pool(plt, report, out),
              "activity": activity(plt, report, files, out)}
-    if report.get("propagation"):
+    network = report.get("propagation")
+    if network:
         plots[PROPAGATION_PLOT[0]] = propagation_cdf(plt, report, out)
+    if network and network.get("tips") and (network.get("events") or network["forks"]["reorgs"]):
+        plots[TIPS_PLOT[0]] = chain_tips(plt, report, out)
     return plots

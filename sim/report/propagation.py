@@ -35,6 +35,7 @@ __all__ = ["propagation", "daemons_from_run", "reach", "cdf_points", "KINDS", "P
 KINDS = ("tx", "block")
 PERCENTS = (50, 90, 100)
 CDF_POINTS = 200          # at most this many (delay, fraction) points per curve
+TIP_POINTS = 400          # at most this many (time, height) points per daemon
 NO_REGION = "-"
 
 
@@ -246,4 +247,12 @@ def propagation(root: Path, daemons: dict[str, dict] | None = None,
             "forks": _forks(logs, [i for i in items if i["kind"] == "block"], start),
             "logs": {n: {"files": log.files, "lines": log.lines, "skipped": log.skipped, "torn": log.torn}
                      for n, log in sorted(logs.items())},
+            "start": start, "tips": {n: _tips(logs[n], start) for n in names},
             "items": kept}
+
+
+def _tips(log: DaemonLog, start: float, most: int = TIP_POINTS) -> list[list[float]]:
+    """[seconds since `start`, height] at each main-chain block the daemon added (thinned to
+    `most` points, the last kept): its chain's tip over time, reorganisations included."""
+    tips = log.tips if len(log.tips) <= most else log.tips[::-(-len(log.tips) // most)] + log.tips[-1:]
+    return [[round(t - start, 3), height] for t, height in tips]

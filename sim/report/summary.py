@@ -75,8 +75,14 @@ def expectations(run_dir: str | Path) -> Expect:
 
 def run_propagation(run_dir: str | Path, tally: Tally, run: dict | None) -> dict | None:
     """`sim.report.propagation.propagation` of the run's daemon logs: the daemons (and regions)
-    of run.json's `network`, the controller's bootstrap blocks left out."""
-    return propagation(Path(run_dir), daemons_from_run(run), skip_below_height=tally.bootstrap_height)
+    of run.json's `network`, the controller's bootstrap blocks left out; with the network events
+    the launcher applied (`events`: each at `t`, seconds on the daemons' clocks like the rest)."""
+    found = propagation(Path(run_dir), daemons_from_run(run), skip_below_height=tally.bootstrap_height)
+    if found is not None:
+        applied = ((run or {}).get("network") or {}).get("events") or []
+        found["events"] = [{**e, "t": round(e["applied_wall"] - found["start"], 3)}
+                           for e in applied if isinstance(e, dict) and "applied_wall" in e]
+    return found
 
 
 def build_summary(run_dir: str | Path, tally: Tally, run: dict | None,

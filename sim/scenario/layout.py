@@ -99,6 +99,10 @@ class Daemons:
     def resolved(self, default: str) -> str:
         return self.placement or default
 
+    def several(self) -> bool:
+        """More than one daemon in a local run: `per-host`, or `shared` with count > 1."""
+        return self.placement == PER_HOST or (self.placement == SHARED and self.count > 1)
+
 
 @dataclass(frozen=True)
 class WalletLogin:

@@ -38,6 +38,7 @@ from lang.values import DurationError, parse_duration
 from lang.errors import LoadError, Problem, did_you_mean, kind_of
 from lang.yamlload import Document, format_path, load_file
 
+from sim.scenario.events import load_events
 from sim.scenario.draws import group_draws
 from sim.scenario.layout import GML, REGIONS, Bandwidth, Daemons, Network, WalletLogin, group_layout, load_layout
 from sim.scenario.schema import PATTERN_HINTS, SCHEMA, STOP_EARLY, STOP_LATE, schema_text
@@ -121,6 +122,7 @@ class Scenario:
     monerod_args: tuple[str, ...] = ()
     wallet_rpc_args: tuple[str, ...] = ()
     wallet_login: WalletLogin | None = None
+    events: list = field(default_factory=list)       # sim.scenario.events.NetworkEvent, in time order
 
     def agents(self) -> list[AgentSpec]:
         """Every agent, group by group in scenario order. Without a group `region` (or
@@ -257,13 +259,19 @@ def load_scenario(path: str | Path, *, check_trees: bool = False) -> Scenario:
                                                    f"{other.name!r} (line {line})"))
                 break
             owners[agent_id] = i
+    events, more = load_events(doc, data.get("events", []), layout.network, [g.name for g in groups],
+                               seconds.get("duration", 0) + seconds.get("drain", 0))
+    problems += more
+    if events and not layout.daemons.several():
+        problems.append(doc.problem(("events",), "network events need more than one daemon: add "
+                                                 "`daemons: {placement: per-host}` (docs/network.md)", key=True))
     if problems:
         raise LoadError(problems)
     scenario = Scenario(path, path.read_text(encoding="utf-8"), data["name"], seconds["duration"],
                         groups, data.get("description", ""), seed,
                         seconds.get("drain", 0.0), float(data.get("time_scale", 1)), doc,
                         layout.network, layout.daemons, layout.monerod_args, layout.wallet_rpc_args,
-                        layout.wallet_login)
+                        layout.wallet_login, events)
     if check_trees:
         scenario.check_trees()
     return scenario

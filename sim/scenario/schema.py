@@ -161,8 +161,37 @@ def _args(program: str, example: list) -> dict:
                 [example], [])
 
 
+_EVENT = _key({
+    "type": "object", "additionalProperties": False, "required": ["at", "kind"],
+    "properties": {
+        "at": _duration("When, from the start of the run (before its end).", ["2m"]),
+        "kind": _key({"enum": ["partition", "heal", "latency", "loss"]},
+                     "`partition`: cut every P2P link between the hosts named (`regions` or `groups`) "
+                     "and all others; `heal`: restore every cut link; `latency` / `loss`: set `link`'s "
+                     "latency or packet loss from now on.", ["partition", "heal"]),
+        "regions": _key({"type": "array", "minItems": 1, "items": {"type": "string"}},
+                        "partition: the regions cut off from the rest.", [["us"]]),
+        "groups": _key({"type": "array", "minItems": 1, "items": {"type": "string"}},
+                       "partition: the groups whose hosts are cut off from the rest.", [["pool"]]),
+        "link": _key({"type": "string", "minLength": 1},
+                     "latency / loss: `REGION` or `REGION-REGION` of `network.latency`, or `*` for "
+                     "every link (also with a switch network).", ["eu-us", "*"]),
+        "latency": _duration("latency: the link's new latency; above 0.", ["300ms"]),
+        "loss": _key({"type": "number", "minimum": 0, "maximum": 1},
+                     "loss: the link's new fraction of packets lost, 0 to 1.", [0.05]),
+    }},
+    "One network event.", [{"at": "2m", "kind": "partition", "regions": ["us"]}, {"at": "4m", "kind": "heal"},
+                           {"at": "5m", "kind": "latency", "link": "eu-us", "latency": "300ms"}],
+    title="event")
+_EVENTS = _key({"type": "array", "items": _EVENT},
+               "Changes to the network during a local run with more than one daemon "
+               "(docs/network.md): partitions, heals, latency and loss. A Shadow run cannot apply "
+               "them (its network is fixed): `monerosim generate` refuses a scenario with events.",
+               [[{"at": "2m", "kind": "partition", "regions": ["us"]}, {"at": "4m", "kind": "heal"}]], [])
+
 LAYOUT_PROPERTIES = {
     "network": NETWORK_SCHEMA,
+    "events": _EVENTS,
     "daemons": _DAEMONS,
     "monerod_args": _args("monerod", ["--log-level", "1"]),
     "wallet_rpc_args": _args("monero-wallet-rpc", ["--max-concurrency=2"]),

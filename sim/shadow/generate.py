@@ -112,6 +112,10 @@ def _input_problems(scenario: Scenario, agents: list[AgentSpec]) -> list[Problem
     problems = []
     if scenario.seed >= 2 ** 32:
         problems.append(doc.problem(("seed",), "Shadow's general.seed is 32-bit: use a seed below 4294967296"))
+    if scenario.events:
+        problems.append(doc.problem(("events",), "Shadow's network is fixed for the whole run: network "
+                                                 "events run locally only (monerosim run, docs/network.md)",
+                                    key=True))
     if scenario.daemons.resolved(PER_HOST) == SHARED:
         names = daemon_names(scenario.daemons.count)
         for g in scenario.groups:

@@ -10,6 +10,7 @@ time, so most of their wall time is waiting):
 - `regions`: eu and us, 10 ms inside and 150 ms between, and every third block a race between the
   two pools: blocks reach the other region no sooner than 150 ms, the races fork the chain, and
   the network settles on one chain.
+- `partition`: us cut off for a minute: the losing side reorganises at the heal.
 """
 from __future__ import annotations
 
@@ -49,7 +50,7 @@ def runs(tmp_path_factory):
     """Both scenarios, run at once; {name: (run dir, CompletedProcess-like)}."""
     base = tmp_path_factory.mktemp("network")
     started = {}
-    for name in ("line", "regions"):
+    for name in ("line", "regions", "partition"):
         out = base / name
         log = open(base / f"{name}.log", "w")
         started[name] = (out, log, subprocess.Popen(
@@ -177,6 +178,37 @@ def test_regions_apart_and_races_fork_then_settle(runs):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["propagation"]["forks"]["orphaned_blocks"] == forks["orphaned_blocks"]
     assert html is None or ("Propagation" in html and "eu" in html)
+
+
+def test_a_partition_forks_the_regions_and_the_heal_reorganises_the_losing_side(runs):
+    """us (pool-1 alone) is cut off from 1m to 2m: both sides mine, and at the heal the side with
+    less work (us: 30 % of the hashrate, and its blocks reach no controller) reorganises onto
+    eu's chain, replacing exactly the blocks pool-1 mined while cut off."""
+    out, record, found = finished(runs, "partition")
+    events = record["network"]["events"]
+    assert [(e["kind"], e["applied_at"]) for e in events] == [("partition", 60.0), ("heal", 120.0)]
+    regions = {d["name"]: d["region"] for d in record["network"]["daemons"]}
+    across = [link["name"] for link in record["network"]["links"] if regions[link["from"]] != regions[link["to"]]]
+    assert events[0]["links_cut"] == len(across) > 0 and events[1]["links_cut"] == 0
+
+    origin = record["clock_origin"]
+    mined = {pool: [r for r in _records(out, pool) if r["event"] == "block_mined"] for pool in ("pool-0", "pool-1")}
+    cut_off = [r for r in mined["pool-1"] if 60 <= r["t"] - origin < 120]
+    assert cut_off, "pool-1 mined nothing while cut off"
+    heal = events[1]["applied_wall"] - found["start"]                # on the daemons' clocks
+    healed = [f for f in found["forks"]["reorgs"] if f["t"] >= heal]
+    assert [f["daemon"] for f in healed] == ["pool-1"], found["forks"]["reorgs"]   # the losing side only
+    reorg = healed[0]
+    assert reorg["ok"] and reorg["t"] - heal < 30                                   # soon after the heal
+    replaced = [r for r in mined["pool-1"] if reorg["height"] <= r["height"] <= reorg["top"]]
+    assert reorg["depth"] == len(replaced) == reorg["top"] - reorg["height"] + 1
+    assert {r["height"] for r in cut_off} <= {r["height"] for r in replaced}    # all its cut-off blocks
+    assert all(60 <= r["t"] - origin < 120 + 30 for r in replaced)
+    # eu never saw them: they are orphaned; the chains agree at the end
+    orphaned = {o["hash"] for o in found["forks"]["orphaned"]}
+    assert {r["hash"] for r in cut_off} <= orphaned
+    tips = {d["name"]: d["final"]["last"][1:] for d in record["network"]["daemons"]}
+    assert len({tuple(t) for t in tips.values()}) == 1, tips
 
 
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
