@@ -103,7 +103,7 @@ class RunDaemons:
             try:
                 with DaemonClient(proc.url, timeout=5, retries=0) as rpc:
                     height = int(rpc.get_info()["height"])
-                    last = [str(rpc.get_block_header_by_height(h)["block_header"]["hash"])
+                    last = [str(rpc.get_block_header_by_height(h)["hash"])
                             for h in range(height - 1, max(height - 1 - TIP_BLOCKS, 0), -1)]
                 self.tips[name] = {"height": height, "top": last[0] if last else None, "last": last}
             except (RpcError, KeyError, TypeError, ValueError):
