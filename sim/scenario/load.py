@@ -230,35 +230,8 @@ def load_scenario(path: str | Path, *, check_trees: bool = False) -> Scenario:
     layout, more = load_layout(doc, data, base)
     problems += more
     seed = data.get("seed", 0)
-    groups, owners = [], {}
-    for i, raw in enumerate(data["groups"]):
-        group = Group(raw["name"], (base / raw["tree"]).resolve(), raw.get("count", 1),
-                      raw.get("wallet", True), dict(raw.get("params") or {}),
-                      raw.get("stop", STOP_LATE), tuple(raw.get("plugins", ())), i)
-        groups.append(group)
-        where = ("groups", i, "name")
-        if not group.tree.is_file():
-            problems.append(doc.problem(("groups", i, "tree"), f"no such tree file: {group.tree}"))
-        for name in group.params:
-            if not isinstance(name, str) or not name.isidentifier():
-                problems.append(doc.problem(("groups", i, "params", name),
-                                            f"bad parameter name {name!r}: use letters, digits and _",
-                                            key=True))
-        problems += group_layout(doc, raw, group, layout.network, seconds.get("duration"))
-        problems += group_draws(doc, group, seed)
-        for agent_id in group.ids():
-            try:
-                ipc.validate_agent_id(agent_id)
-            except ipc.InvalidAgentId as exc:
-                problems.append(doc.problem(where, str(exc)))
-                break
-            if agent_id in owners:
-                other = groups[owners[agent_id]]
-                line = doc.where(("groups", other.position, "name"))[0]
-                problems.append(doc.problem(where, f"agent id {agent_id!r} is also an agent of group "
-                                                   f"{other.name!r} (line {line})"))
-                break
-            owners[agent_id] = i
+    groups, more = _groups(doc, data, base, layout.network, seconds.get("duration"), seed)
+    problems += more
     events, more = load_events(doc, data.get("events", []), layout.network, [g.name for g in groups],
                                seconds.get("duration", 0) + seconds.get("drain", 0))
     problems += more
@@ -275,6 +248,41 @@ def load_scenario(path: str | Path, *, check_trees: bool = False) -> Scenario:
     if check_trees:
         scenario.check_trees()
     return scenario
+
+
+def _groups(doc: Document, data: dict, base: Path, network: Network, duration: float | None,
+            seed: int) -> tuple[list[Group], list[Problem]]:
+    """The groups of a schema-valid scenario, with their layout and draws checked."""
+    groups, owners, problems = [], {}, []
+    for i, raw in enumerate(data["groups"]):
+        group = Group(raw["name"], (base / raw["tree"]).resolve(), raw.get("count", 1),
+                      raw.get("wallet", True), dict(raw.get("params") or {}),
+                      raw.get("stop", STOP_LATE), tuple(raw.get("plugins", ())), i)
+        groups.append(group)
+        where = ("groups", i, "name")
+        if not group.tree.is_file():
+            problems.append(doc.problem(("groups", i, "tree"), f"no such tree file: {group.tree}"))
+        for name in group.params:
+            if not isinstance(name, str) or not name.isidentifier():
+                problems.append(doc.problem(("groups", i, "params", name),
+                                            f"bad parameter name {name!r}: use letters, digits and _",
+                                            key=True))
+        problems += group_layout(doc, raw, group, network, duration)
+        problems += group_draws(doc, group, seed)
+        for agent_id in group.ids():
+            try:
+                ipc.validate_agent_id(agent_id)
+            except ipc.InvalidAgentId as exc:
+                problems.append(doc.problem(where, str(exc)))
+                break
+            if agent_id in owners:
+                other = groups[owners[agent_id]]
+                line = doc.where(("groups", other.position, "name"))[0]
+                problems.append(doc.problem(where, f"agent id {agent_id!r} is also an agent of group "
+                                                   f"{other.name!r} (line {line})"))
+                break
+            owners[agent_id] = i
+    return groups, problems
 
 
 _TYPE_WORDS = {"number": "a number", "integer": "a whole number", "string": "a string",

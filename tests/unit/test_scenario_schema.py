@@ -55,7 +55,13 @@ SAMPLES = {
         "regions": {"eu": {"bandwidth": "100 Mbit"}, "us": {"bandwidth_down": "50 Mbit", "bandwidth_up": "10 Mbit"}},
         "latency": {"eu": "5ms", "us": "10ms", "eu-us": "80ms"}, "packet_loss": {"eu-us": 0.01},
         "jitter": {"eu-us": "5ms"}},
-        "groups": [{**GROUP, "region": ["eu", "us"], "host_bandwidth": "1 Gbit"}]},
+        "daemons": {"placement": "per-host"},
+        "events": [{"at": "10s", "kind": "partition", "regions": ["us"]}, {"at": "20s", "kind": "heal"},
+                   {"at": "30s", "kind": "partition", "groups": ["idler"]}, {"at": "40s", "kind": "heal"},
+                   {"at": "50s", "kind": "latency", "link": "eu-us", "latency": "100ms"},
+                   {"at": "55s", "kind": "loss", "link": "*", "loss": 0.01}],
+        "groups": [{**GROUP, "region": ["eu", "us"], "host_bandwidth": "1 Gbit"},
+                   {"name": "other", "tree": str(IDLER), "region": "eu"}]},
     "gml": {**BASE, "network": {"type": "gml", "file": "net.gml"},
             "groups": [{**GROUP, "network_node": 0}]},
 }
@@ -194,7 +200,7 @@ def test_the_samples_use_every_documented_key_and_load(tmp_path):
     for kind, data in SAMPLES.items():
         _used(data, "", used)
         scenario = load(tmp_path, data)
-        assert scenario.network.type == kind and len(scenario.agents()) == 2
+        assert scenario.network.type == kind and len(scenario.agents()) == (3 if kind == "regions" else 2)
     assert used == PATHS, f"documented but in no sample: {sorted(PATHS - used)}"
 
 
@@ -205,7 +211,7 @@ def _mappings(data, path: tuple = ()):
         for name, value in data.items():
             if name not in ("params", "latency", "packet_loss", "jitter", "regions", "payments"):
                 yield from _mappings(value, path + (name,))
-            elif name == "regions":
+            elif name == "regions" and isinstance(value, dict):          # network.regions
                 for region in value:
                     yield path + (name, region)
     elif isinstance(data, list) and data and isinstance(data[0], dict):
