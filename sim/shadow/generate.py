@@ -179,7 +179,8 @@ def render(scenario: Scenario, paths: Paths) -> tuple[str, Topology]:
 
 def _group_env(scenario: Scenario, group, paths: Paths) -> dict[str, str]:
     env = {"HOME": str(paths.data_root), "PATH": PATH, "PYTHONPATH": os.pathsep.join([str(paths.repo), *paths.python_path]), "PYTHONHASHSEED": "0",
-           "PYTHONUNBUFFERED": "1", "MALLOC_ARENA_MAX": "1",
+           # no .pyc written: a first run that compiles would take other simulated time
+           "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1", "MALLOC_ARENA_MAX": "1",
            "MONEROSIM_SHARED": str(paths.data_root / "shared"),
            "MONEROSIM_JOURNAL": str(paths.data_root / "journals"), "MONEROSIM_STATE": str(paths.data_root / "state"),
            "MONEROSIM_SEED": str(scenario.seed)}

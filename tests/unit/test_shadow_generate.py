@@ -130,7 +130,7 @@ def test_the_agent_environment_is_exact(tmp_path):
     assert pool["args"] == f"-m engine run {tmp_path / 'trees' / 'fake-pool.yaml'}"
     assert dict(pool["environment"]) == {
         "HOME": "/sim/data", "PATH": "/usr/local/bin:/usr/bin:/bin", "PYTHONPATH": str(REPO),
-        "PYTHONHASHSEED": "0", "PYTHONUNBUFFERED": "1", "MALLOC_ARENA_MAX": "1",
+        "PYTHONHASHSEED": "0", "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1", "MALLOC_ARENA_MAX": "1",
         "MONEROSIM_SHARED": "/sim/data/shared", "MONEROSIM_JOURNAL": "/sim/data/journals",
         "MONEROSIM_STATE": "/sim/data/state", "MONEROSIM_SEED": "5",
         "MONEROSIM_WALLET": "http://127.0.0.1:18083", "MONEROSIM_AGENT": "pool-1",

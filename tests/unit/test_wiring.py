@@ -41,7 +41,7 @@ MISWIRED = {
               "groups[0].params.pools: AwaitPeers (trees/controller.yaml:23:9) waits for 3 agents "
               "of role 'pool', but the scenario has 2 (group controller)"),
     "fund_role": ("tests/guide/savers.yaml", "fund_role: saver,", "fund_role: savers,", "savers",
-                  "groups[1].params.fund_role: FundPeers (trees/pool.yaml:54:35) looks up role "
+                  "groups[1].params.fund_role: FundPeers (trees/pool.yaml:59:35) looks up role "
                   "'savers', but no group publishes it (did you mean 'saver'?) (group pool)"),
 }
 
@@ -65,9 +65,9 @@ def test_a_role_missing_by_the_trees_own_default_points_at_the_tree(tmp_path):
     path = variant(tmp_path, "tests/guide/savers.yaml", "fund_role: saver, ", "")
     done = check(path)
     assert done.returncode == 2
-    assert done.stderr.strip().startswith("trees/pool.yaml:54:53: root.Sequence.")   # role:
+    assert done.stderr.strip().startswith("trees/pool.yaml:59:53: root.Sequence.")   # role:
     assert done.stderr.strip().endswith(
-        ".FundPeers.role: FundPeers (trees/pool.yaml:54:35) looks up role 'user', but no group "
+        ".FundPeers.role: FundPeers (trees/pool.yaml:59:35) looks up role 'user', but no group "
         "publishes it (did you mean 'saver'?) (group pool)")
 
 
