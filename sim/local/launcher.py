@@ -32,7 +32,7 @@ from sim.local.startup import RUN_DIRS, Startup, counted, start_offset
 from sim.scenario.load import STOP_EARLY, Scenario
 from sim.report.summary import short_duration
 from sim.report.verdict import EXIT_FAILED, FAILED
-from sim.local.walletstops import judge_wallet_stops
+from sim.local.walletstops import judge_daemon_stop, judge_wallet_stops
 
 __all__ = ["Launcher", "RUN_DIRS", "AGENT_GRACE", "POLL"]
 
@@ -296,10 +296,13 @@ class Launcher(Startup):
         for note in result.notes:
             self.display.say(note)
         self.failures += result.failures
-        for daemon in self.net.all if self.net is not None else ():
-            if daemon.popen is not None and daemon.popen.returncode not in (0, None) and not self._fatal:
-                self.failures.append(f"monerod {daemon.name} stopped badly "
-                                     f"({describe_exit(daemon.popen.returncode)})")
+        for daemon in self.net.all if self.net is not None and not self._fatal else ():
+            failure, note = judge_daemon_stop(daemon.name, daemon.popen.returncode if daemon.popen else None,
+                                              daemon.tail(5))
+            if failure:
+                self.failures.append(failure)
+            if note:
+                self.display.say(note)
 
     # ------------------------------------------------------------ run.json
     def record(self) -> dict:

@@ -8,7 +8,7 @@ from pathlib import Path
 from sim.local.agents import describe_exit
 from sim.local.processes import WalletProcess
 
-__all__ = ["WalletStops", "judge_wallet_stops", "wallet_saved"]
+__all__ = ["WalletStops", "judge_wallet_stops", "wallet_saved", "judge_daemon_stop"]
 
 
 @dataclass
@@ -53,3 +53,15 @@ def wallet_saved(log_path: Path) -> bool | None:
     if "Successfully saved" in text:
         return True
     return False if "Saving wallet" in text else None
+
+
+def judge_daemon_stop(name: str, code: int | None, tail: str) -> tuple[str | None, str | None]:
+    """(failure, note) for a monerod the launcher stopped at the end of the run. monerod
+    0.18.0.0 now and then aborts ("stack smashing detected") while deinitializing P2P, after
+    "Node stopped." — the run had ended and the node stopped: a note, not a failure."""
+    if code in (0, None):
+        return None, None
+    if code == -signal.SIGABRT and "Node stopped." in tail:
+        return None, (f"note: monerod {name} aborted in its teardown after it had stopped "
+                      "(a monerod 0.18.0.0 fault while deinitializing P2P)")
+    return f"monerod {name} stopped badly ({describe_exit(code)})", None

@@ -190,3 +190,15 @@ def test_sigterm_while_starting_is_not_a_failure(tmp_path, journal_text, outcome
     agent.terminate()
     wait_end(agent)
     assert (agent.outcome, agent.exit_code) == (outcome, -15)
+
+
+def test_a_daemon_aborting_after_it_stopped_is_a_note_any_other_bad_end_a_failure():
+    from sim.local.walletstops import judge_daemon_stop
+    stopped = "I Node stopped.\nI Deinitializing core RPC server...\nI Deinitializing p2p...\n*** stack smashing detected ***: terminated"
+    assert judge_daemon_stop("shop-1", 0, "") == (None, None)
+    failure, note = judge_daemon_stop("shop-1", -6, stopped)
+    assert failure is None and "monerod shop-1 aborted in its teardown after it had stopped" in note
+    failure, note = judge_daemon_stop("shop-1", -6, "I Synced 163/163")          # not stopped yet
+    assert note is None and failure == "monerod shop-1 stopped badly (killed by SIGABRT)"
+    failure, _ = judge_daemon_stop("pool", -9, stopped)
+    assert failure == "monerod pool stopped badly (killed by SIGKILL)"
