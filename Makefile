@@ -55,10 +55,12 @@ docs: deps
 	@$(PY) -m lang.events -o docs/journal.md && echo docs/journal.md
 	@echo "docs/trees/{$$(echo $(ROLE_TREES) | tr ' ' ,)}.svg"
 
-# The editor schemas follow the leaf registry and sim/scenario/schema.py; a test checks they are current.
+# The editor schemas follow the leaf registry and sim/scenario/schema.py, the status journal's
+# ipc/status.py; a test checks they are current.
 schema: deps
 	$(VENV)/bin/tree-runner schema -o docs/tree.schema.json
 	$(VENV)/bin/monerosim schema -o docs/scenario.schema.json
+	$(VENV)/bin/monerosim schema --status -o docs/status.schema.json
 
 clean:
 	rm -rf $(VENV) runs *.egg-info

@@ -37,7 +37,7 @@ def _run(args: argparse.Namespace) -> int:
     duration = None if args.duration is None else _duration(args.duration)
     return _start(args, scenario, lambda run_dir: run_scenario(
         scenario, run_dir, clock=clock, time_scale=scale, max_speed=max_speed, duration=duration,
-        quiet=args.quiet))
+        quiet=args.quiet, status_journal=not args.no_status_journal))
 
 
 def _run_under_shadow(args: argparse.Namespace, scenario) -> int:
@@ -164,7 +164,12 @@ def _check_shadow(args: argparse.Namespace) -> int:
 def _schema(args: argparse.Namespace) -> int:
     from sim.scenario.docs import render_markdown
     from sim.scenario.schema import schema_text
-    text = render_markdown() if args.markdown else schema_text()
+    if args.status:
+        import json
+        from ipc.status import STATUS_SCHEMA
+        text = json.dumps(STATUS_SCHEMA, indent=2, ensure_ascii=False) + "\n"
+    else:
+        text = render_markdown() if args.markdown else schema_text()
     if not args.output:
         sys.stdout.write(text)
         return 0
@@ -210,6 +215,8 @@ def _parser() -> argparse.ArgumentParser:
     schema.add_argument("-o", "--output", help="write to this file instead of stdout")
     schema.add_argument("--markdown", action="store_true",
                         help="the reference of every scenario key as Markdown, instead of the schema")
+    schema.add_argument("--status", action="store_true",
+                        help="the JSON Schema of a status journal's lines (docs/status.schema.json)")
     schema.set_defaults(func=_schema)
     _add_reader(sub, "report", _report, "write report.json, plots and report.html for a run "
                                         "directory (local, or a Shadow run's journals/ + shared/)")
@@ -241,6 +248,9 @@ def _add_run(sub) -> None:
                                          "second (default: unlimited)")
     run.add_argument("--duration", help="simulated run time, e.g. 5m (overrides the scenario)")
     run.add_argument("--quiet", action="store_true", help="no progress or phase messages")
+    run.add_argument("--no-status-journal", action="store_true",
+                     help="agents write no status journal (status/<agent>.jsonl: each node's "
+                          "status changes, for the report's replay); for measuring its cost")
     run.add_argument("--check", action="store_true",
                      help="validate the scenario and its trees, list the agents, start nothing")
     run.set_defaults(func=_run)

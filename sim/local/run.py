@@ -22,11 +22,13 @@ def default_run_dir(scenario: Scenario) -> Path:
 
 def run_scenario(scenario: Scenario, run_dir: Path, *, clock: str = "lockstep",
                  time_scale: float | None = None, max_speed: float | None = None,
-                 duration: float | None = None, quiet: bool = False) -> int:
+                 duration: float | None = None, quiet: bool = False,
+                 status_journal: bool = True) -> int:
     """Run, then print the summary (stdout), write summary.json, name crashed agents and end
     with the verdict (stderr). Returns the exit code the verdict gives."""
     launcher = Launcher(scenario, run_dir, clock=clock, time_scale=time_scale, max_speed=max_speed,
-                        duration=duration, display=Display(quiet=quiet))
+                        duration=duration, display=Display(quiet=quiet),
+                        status_journal=status_journal)
     launcher.run()
     summary = summarize(launcher.run_dir)
     (launcher.run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
