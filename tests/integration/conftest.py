@@ -1,8 +1,12 @@
 """Real regtest chains for integration tests: monerod and monero-wallet-rpc on free ports."""
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 
@@ -81,3 +85,28 @@ def supervisor(tmp_path):
     """A supervisor of its own for tests that need a separate chain or a broken setup."""
     with Supervisor(tmp_path) as sup:
         yield sup
+
+
+TINY_REAL = Path(__file__).resolve().parents[1] / "report_fixtures" / "tiny-real.yaml"
+
+
+@pytest.fixture(scope="session")
+def reported(tmp_path_factory):
+    """A real run of tests/report_fixtures/tiny-real.yaml and its report: (run dir, report.json,
+    {agent: journal records}). One run per session, for the report tests."""
+    root = Path(__file__).resolve().parents[2]
+
+    def monerosim(*args: str, timeout: float) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "sim.cli", *args], capture_output=True,
+                              text=True, timeout=timeout, cwd=root)
+
+    run_dir = tmp_path_factory.mktemp("tiny-real") / "run"
+    done = monerosim("run", str(TINY_REAL), "--out", str(run_dir), "--quiet", timeout=400)
+    assert done.returncode == 0, done.stdout + done.stderr
+    done = monerosim("report", str(run_dir), timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.strip() == str(run_dir / "report" / "report.html")
+    report = json.loads((run_dir / "report" / "report.json").read_text())
+    journals = {p.stem: [json.loads(line) for line in p.read_text().splitlines()]
+                for p in sorted((run_dir / "journals").glob("*.jsonl"))}
+    return run_dir, report, journals
