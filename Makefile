@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-SYSTEM_BINARIES := monerod monero-wallet-rpc dot openssl chromium cc
+SYSTEM_BINARIES := monerod monero-wallet-rpc dot openssl chromium chromedriver cc
 # Preloaded into monerod and wallet-rpc under Shadow (docs/shadow.md): built with the machine's compiler.
 MONERO_SHADOW := build/monero_shadow.so
 
@@ -14,9 +14,9 @@ MONERO_SHADOW := build/monero_shadow.so
 system:
 	@missing=0; for b in $(SYSTEM_BINARIES); do command -v $$b >/dev/null || missing=1; done; \
 	if [ $$missing = 1 ]; then \
-	  echo "installing monero, graphviz, openssl, chromium, gcc (apt-get)"; \
+	  echo "installing monero, graphviz, openssl, chromium and its driver, gcc (apt-get)"; \
 	  $(SUDO) apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq monero graphviz openssl chromium gcc libc6-dev >/dev/null; \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq monero graphviz openssl chromium chromium-driver gcc libc6-dev >/dev/null; \
 	fi
 
 $(STAMP): setup.cfg pyproject.toml
