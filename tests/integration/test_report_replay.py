@@ -8,14 +8,12 @@ the shared tiny-real run (conftest.py `reported`), not from sim.report.
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 
 pytestmark = pytest.mark.integration
 
-CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 COLOURS = {"R": "#ff9800", "S": "#4caf50", "F": "#e53935"}
 
 
@@ -34,21 +32,6 @@ def states_at(lines: list[dict], t_abs: float) -> list[str]:
         for i, letter in zip(line.get("c", [])[::2], line.get("c", [])[1::2]):
             status[i] = letter
     return status
-
-
-@pytest.fixture(scope="module")
-def browser():
-    assert CHROMIUM and DRIVER, "Debian's chromium and chromium-driver are not installed (make deps)"
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--window-size=1280,2000"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(DRIVER), options=options)
-    yield driver
-    driver.quit()
 
 
 @pytest.fixture(scope="module")
