@@ -9,6 +9,7 @@ role, the agents in each leaf then.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from html import escape
@@ -34,7 +35,10 @@ def tree_svg(nodes: list[list]) -> str:
     text = dot_of([{"kind": n[4], "label": n[5], "parent": n[3]} for n in nodes])
     done = subprocess.run([dot, "-Tsvg"], input=text.encode(), capture_output=True, timeout=60)
     svg = done.stdout.decode("utf-8", errors="replace")
-    return svg[svg.find("<svg"):] if done.returncode == 0 and "<svg" in svg else ""
+    if done.returncode != 0 or "<svg" not in svg:
+        return ""
+    # inline SVG in HTML needs no namespace declarations (and the page names no address)
+    return re.sub(r'\s+xmlns(:xlink)?="[^"]*"', "", svg[svg.find("<svg"):])
 
 
 def _brief(record: dict) -> str:
