@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-SYSTEM_BINARIES := monerod monero-wallet-rpc dot openssl chromium cc
+SYSTEM_BINARIES := monerod monero-wallet-rpc dot openssl chromium chromedriver cc
 # Preloaded into monerod and wallet-rpc under Shadow (docs/shadow.md): built with the machine's compiler.
 MONERO_SHADOW := build/monero_shadow.so
 
@@ -14,9 +14,9 @@ MONERO_SHADOW := build/monero_shadow.so
 system:
 	@missing=0; for b in $(SYSTEM_BINARIES); do command -v $$b >/dev/null || missing=1; done; \
 	if [ $$missing = 1 ]; then \
-	  echo "installing monero, graphviz, openssl, chromium, gcc (apt-get)"; \
+	  echo "installing monero, graphviz, openssl, chromium and its driver, gcc (apt-get)"; \
 	  $(SUDO) apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq monero graphviz openssl chromium gcc libc6-dev >/dev/null; \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq monero graphviz openssl chromium chromium-driver gcc libc6-dev >/dev/null; \
 	fi
 
 $(STAMP): setup.cfg pyproject.toml
@@ -55,10 +55,12 @@ docs: deps
 	@$(PY) -m lang.events -o docs/journal.md && echo docs/journal.md
 	@echo "docs/trees/{$$(echo $(ROLE_TREES) | tr ' ' ,)}.svg"
 
-# The editor schemas follow the leaf registry and sim/scenario/schema.py; a test checks they are current.
+# The editor schemas follow the leaf registry and sim/scenario/schema.py, the status journal's
+# ipc/status.py; a test checks they are current.
 schema: deps
 	$(VENV)/bin/tree-runner schema -o docs/tree.schema.json
 	$(VENV)/bin/monerosim schema -o docs/scenario.schema.json
+	$(VENV)/bin/monerosim schema --status -o docs/status.schema.json
 
 clean:
 	rm -rf $(VENV) runs *.egg-info

@@ -49,7 +49,7 @@ def _bare_tree() -> py_trees.behaviour.Behaviour:
     return d.Repeat("repeat", seq, num_success=-1)
 
 
-def _engine_agent(text: str, until_hours: float | None = None):
+def _engine_agent(text: str, until_hours: float | None = None, status=None):
     from behaviours.base import AgentContext
     from engine import Factory
     from engine.clock import VirtualClock
@@ -58,7 +58,7 @@ def _engine_agent(text: str, until_hours: float | None = None):
     tree = factory.load_text(text, "tree.yaml")
     clock = VirtualClock()
     ctx = AgentContext("bench-1", clock=clock, rng=make_rng(1, "bench-1"))
-    return factory.agent(tree, ctx, clock, seed=1)
+    return factory.agent(tree, ctx, clock, seed=1, status=status)
 
 
 def _per_tick(tick, n: int, rounds: int = 7) -> float:

@@ -74,6 +74,8 @@ def _add_run_command(sub) -> None:
     run.add_argument("--journal", help=f"journal directory; writes <dir>/<agent>.jsonl [{ENV['journal']}]")
     run.add_argument("--state", help="state directory; <dir>/<agent>.json keeps the durable "
                                      f"blackboard keys across restarts [{ENV['state']}]")
+    run.add_argument("--status", help="status journal directory; writes <dir>/<agent>.jsonl, "
+                                      f"each node's status changes [{ENV['status']}]")
     run.add_argument("--seed", help=f"scenario seed (default 0) [{ENV['seed']}]")
     run.add_argument("--time-scale", help="simulated seconds per real second (default 1: real time) "
                                           f"[{ENV['time_scale']}]")

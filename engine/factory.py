@@ -61,7 +61,7 @@ class Factory:
         return build(tree.root, ctx, self.catalogue)
 
     def agent(self, tree: Tree, ctx: Any, clock: Clock, **options: Any) -> Agent:
-        """An Agent ticking `tree` (options: idle, seed, state; see engine.runner.Agent)."""
+        """An Agent ticking `tree` (options: idle, seed, state, status; see engine.runner.Agent)."""
         return Agent(tree, ctx, clock, self.catalogue, **options)
 
     def schema(self) -> dict:

@@ -21,6 +21,7 @@ ENV = {
     "shared": "MONEROSIM_SHARED",
     "journal": "MONEROSIM_JOURNAL",
     "state": "MONEROSIM_STATE",
+    "status": "MONEROSIM_STATUS",
     "seed": "MONEROSIM_SEED",
     "time_scale": "MONEROSIM_TIME_SCALE",
     "clock_origin": "MONEROSIM_CLOCK_ORIGIN",

@@ -16,7 +16,7 @@ from lang.errors import UsageError
 from .spec import Node, Tree
 from .schema import Catalogue
 
-__all__ = ["render_text", "render_dot", "render_file", "FORMATS"]
+__all__ = ["render_text", "render_dot", "render_file", "drawn_nodes", "dot_of", "FORMATS"]
 
 FORMATS = {".txt": "ascii", ".ascii": "ascii", ".utf8": "unicode", ".unicode": "unicode",
            ".dot": "dot", ".gv": "dot", ".svg": "svg", ".png": "png"}
@@ -94,35 +94,48 @@ def _dot_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace('"', '\\"')
 
 
-def render_dot(tree: Tree, cat: Catalogue) -> str:
-    lines = ["digraph tree {", '  graph [rankdir=TB, fontname="Helvetica", ordering=out];',
-             '  node [fontname="Helvetica", fontsize=11];', '  edge [arrowhead=none];']
-    counter = [0]
+def drawn_nodes(tree: Tree, cat: Catalogue) -> list[dict]:
+    """Each node depth-first (node i is drawn as n{i+1}): {path, type, name, kind, parent,
+    label}; `label` is the title and the shown parameters, one per line."""
+    nodes: list[dict] = []
 
-    def emit(node: Node) -> str:
-        counter[0] += 1
-        ident = f"n{counter[0]}"
+    def walk(node: Node, parent: int) -> None:
         title, params = describe(node, cat)
         kind = cat.types[node.type].kind
         if kind == "composite":
             title = f"{_SYMBOL.get(node.type, '')} {title}".strip()
-            style = 'shape=box, style="filled", fillcolor="#cfe2f3"'
-        elif kind == "decorator":
-            style = 'shape=hexagon, style="filled", fillcolor="#fff2cc"'
-        elif kind == "subtree":
-            style = 'shape=box, style="dashed,rounded"'
-        else:
-            style = 'shape=box, style="rounded,filled", fillcolor="#d9ead3"'
-        label = "\\n".join(_dot_escape(x) for x in [title, *params])
-        lines.append(f'  {ident} [label="{label}", {style}];')
+        index = len(nodes)
+        nodes.append({"path": node.path, "type": node.type, "name": node.name, "kind": kind,
+                      "parent": parent, "label": "\n".join([title, *params])})
         for child in node.children:
-            lines.append(f"  {ident} -> {emit(child)};")
-        return ident
+            walk(child, index)
 
     if tree.root is not None:
-        emit(tree.root)
+        walk(tree.root, -1)
+    return nodes
+
+
+_STYLE = {"composite": 'shape=box, style="filled", fillcolor="#cfe2f3"',
+          "decorator": 'shape=hexagon, style="filled", fillcolor="#fff2cc"',
+          "subtree": 'shape=box, style="dashed,rounded"'}
+_LEAF_STYLE = 'shape=box, style="rounded,filled", fillcolor="#d9ead3"'
+
+
+def dot_of(nodes: list[dict]) -> str:
+    """Graphviz DOT of `drawn_nodes` (or the same list read back from a status journal)."""
+    lines = ["digraph tree {", '  graph [rankdir=TB, fontname="Helvetica", ordering=out];',
+             '  node [fontname="Helvetica", fontsize=11];', '  edge [arrowhead=none];']
+    for i, node in enumerate(nodes):
+        label = "\\n".join(_dot_escape(x) for x in node["label"].split("\n"))
+        lines.append(f'  n{i + 1} [label="{label}", {_STYLE.get(node["kind"], _LEAF_STYLE)}];')
+    lines += [f"  n{node['parent'] + 1} -> n{i + 1};" for i, node in enumerate(nodes)
+              if node["parent"] >= 0]
     lines.append("}")
     return "\n".join(lines) + "\n"
+
+
+def render_dot(tree: Tree, cat: Catalogue) -> str:
+    return dot_of(drawn_nodes(tree, cat))
 
 
 def render_file(tree: Tree, output: str | Path, cat: Catalogue) -> Path:

@@ -44,7 +44,8 @@ def run(args: argparse.Namespace) -> int:
     if state_dir:
         from .state import AgentState
         state = AgentState(state_dir, agent_id)
-    agent = factory.agent(tree, ctx, clock, idle=timing["idle"], seed=timing["seed"], state=state)
+    agent = factory.agent(tree, ctx, clock, idle=timing["idle"], seed=timing["seed"], state=state,
+                          status=_status(args, agent_id))
     until = clock.now() + timing["stop_after"] if timing["stop_after"] is not None else None
     status = agent.run(until=until, handle_signals=True)
     return 1 if agent.stop_reason == "finished" and status.value == "FAILURE" else 0
@@ -137,6 +138,18 @@ def _journal(args: argparse.Namespace, agent_id: str, clock):
         return ipc.JournalWriter(ipc.journal_path(journal_dir, agent_id), clock=clock.now, agent=agent_id)
     except OSError as exc:
         raise UsageError(f"--journal {journal_dir}: {exc.strerror or exc}") from None
+
+
+def _status(args: argparse.Namespace, agent_id: str):
+    """The agent's status journal writer, or None without --status."""
+    import ipc
+    status_dir = _option(args, "status")
+    if not status_dir:
+        return None
+    try:
+        return ipc.StatusWriter(ipc.status_path(status_dir, agent_id))
+    except OSError as exc:
+        raise UsageError(f"--status {status_dir}: {exc.strerror or exc}") from None
 
 
 def _login(text: str | None) -> tuple[str, str] | None:

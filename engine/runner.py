@@ -45,7 +45,8 @@ class Agent:
     """One agent: its built tree, its context and the loop that ticks it."""
 
     def __init__(self, tree: Tree, ctx: AgentContext, clock: Clock, catalogue: Catalogue, *,
-                 idle: float = DEFAULT_IDLE, seed: Any = None, state: Any = None):
+                 idle: float = DEFAULT_IDLE, seed: Any = None, state: Any = None,
+                 status: Any = None):
         if tree.root is None:
             raise ValueError(f"{tree.file}: the tree has no root")
         self.tree = tree
@@ -62,6 +63,11 @@ class Agent:
         for behaviour in self.root.iterate():
             behaviour.setup(ctx=ctx)
         self.state = state
+        self.status = None      # the status journal (engine.status), with a writer given
+        if status is not None:
+            from .status import StatusRecorder
+            self.status = StatusRecorder(status, tree, catalogue, self.root, clock.now, {
+                "agent": ctx.agent_id, "tree": tree.file, "role": tree.role})
         self.resumed: dict = {}
         if state is not None:
             keys = set()
@@ -73,7 +79,10 @@ class Agent:
     def tick(self) -> Status:
         """Tick the tree once; returns the root's status."""
         self.ctx.next_wake = None
-        self.root.tick_once()
+        if self.status is not None:
+            self.status.tick(self.root)
+        else:
+            self.root.tick_once()
         self.ticks += 1
         if self.state is not None:
             self.state.save(self.ctx)
@@ -199,6 +208,11 @@ class Agent:
                                     error=type(exc).__name__, message=str(exc))
                 except Exception:  # noqa: BLE001
                     pass
+        if self.status is not None:
+            try:
+                self.status.close()
+            except Exception:  # noqa: BLE001 - the journal and RPC sessions still close
+                log.exception("could not close the status journal")
         self.ctx.close()
 
 

@@ -8,6 +8,7 @@ from .journal import JournalReader, JournalWriter, journal_path, read_journal
 from .orders import OrderBookWriter, OrderIndex, orders_dir
 from .registry import Registry
 from .signals import read_mining_signal, signal_path, write_mining_signal
+from .status import StatusWriter, status_path
 
 __all__ = [
     "IpcError",
@@ -27,4 +28,6 @@ __all__ = [
     "signal_path",
     "write_mining_signal",
     "read_mining_signal",
+    "StatusWriter",
+    "status_path",
 ]

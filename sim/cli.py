@@ -35,16 +35,20 @@ def _run(args: argparse.Namespace) -> int:
     if max_speed is not None and clock != "lockstep":
         raise UsageError("--max-speed applies to the lockstep clock only")
     duration = None if args.duration is None else _duration(args.duration)
+    live = None if args.no_live else _port(args.live_port)
+    hold = 0.0 if args.live_hold is None else _duration(args.live_hold, "--live-hold")
     return _start(args, scenario, lambda run_dir: run_scenario(
         scenario, run_dir, clock=clock, time_scale=scale, max_speed=max_speed, duration=duration,
-        quiet=args.quiet))
+        quiet=args.quiet, status_journal=not args.no_status_journal,
+        live=live, live_hold=hold))
 
 
 def _run_under_shadow(args: argparse.Namespace, scenario) -> int:
     from sim.shadow.run import run_under_shadow
     if args.engine != "shadow":
         raise UsageError(f"{'--shadow' if args.shadow else '--no-memory-check'} needs --engine shadow")
-    local_only = [f"--{name.replace('_', '-')}" for name in ("clock", "time_scale", "max_speed", "duration")
+    local_only = [f"--{name.replace('_', '-')}" for name in ("clock", "time_scale", "max_speed", "duration",
+                                                             "live_port", "live_hold")
                   if getattr(args, name) is not None]
     if local_only:
         raise UsageError(f"{', '.join(local_only)}: local runs only (under Shadow the clock is Shadow's and "
@@ -92,16 +96,25 @@ def _positive(args: argparse.Namespace, *dests: str) -> list[float | None]:
     return values
 
 
-def _duration(raw: str) -> float:
-    """--duration as seconds above 0 (a bare number is seconds); UsageError when bad."""
+def _duration(raw: str, option: str = "--duration") -> float:
+    """A duration option as seconds above 0 (a bare number is seconds); UsageError when bad."""
     from lang.values import DurationError, parse_duration
     try:
         duration = parse_duration(float(raw) if is_number(raw) else raw)
     except DurationError as exc:
-        raise UsageError(f"--duration {raw}: {exc}") from None
+        raise UsageError(f"{option} {raw}: {exc}") from None
     if not duration > 0:
-        raise UsageError(f"--duration {raw}: must be above 0")
+        raise UsageError(f"{option} {raw}: must be above 0")
     return duration
+
+
+def _port(raw: str | None) -> int:
+    """--live-port as a TCP port (0: any free one); UsageError when bad."""
+    if raw is None:
+        return 0
+    if not raw.isdigit() or not 0 <= int(raw) <= 65535:
+        raise UsageError(f"--live-port {raw}: expected a port number 0-65535")
+    return int(raw)
 
 
 def _summary(args: argparse.Namespace) -> int:
@@ -164,7 +177,12 @@ def _check_shadow(args: argparse.Namespace) -> int:
 def _schema(args: argparse.Namespace) -> int:
     from sim.scenario.docs import render_markdown
     from sim.scenario.schema import schema_text
-    text = render_markdown() if args.markdown else schema_text()
+    if args.status:
+        import json
+        from ipc.status import STATUS_SCHEMA
+        text = json.dumps(STATUS_SCHEMA, indent=2, ensure_ascii=False) + "\n"
+    else:
+        text = render_markdown() if args.markdown else schema_text()
     if not args.output:
         sys.stdout.write(text)
         return 0
@@ -210,6 +228,8 @@ def _parser() -> argparse.ArgumentParser:
     schema.add_argument("-o", "--output", help="write to this file instead of stdout")
     schema.add_argument("--markdown", action="store_true",
                         help="the reference of every scenario key as Markdown, instead of the schema")
+    schema.add_argument("--status", action="store_true",
+                        help="the JSON Schema of a status journal's lines (docs/status.schema.json)")
     schema.set_defaults(func=_schema)
     _add_reader(sub, "report", _report, "write report.json, plots and report.html for a run "
                                         "directory (local, or a Shadow run's journals/ + shared/)")
@@ -241,6 +261,13 @@ def _add_run(sub) -> None:
                                          "second (default: unlimited)")
     run.add_argument("--duration", help="simulated run time, e.g. 5m (overrides the scenario)")
     run.add_argument("--quiet", action="store_true", help="no progress or phase messages")
+    run.add_argument("--live-port", help="the live view's port on 127.0.0.1 (default: a free one; "
+                                         "its address is printed at start)")
+    run.add_argument("--no-live", action="store_true", help="no live view")
+    run.add_argument("--live-hold", help="keep the live view up this long after the verdict, e.g. 30s")
+    run.add_argument("--no-status-journal", action="store_true",
+                     help="agents write no status journal (status/<agent>.jsonl: each node's "
+                          "status changes, for the report's replay); for measuring its cost")
     run.add_argument("--check", action="store_true",
                      help="validate the scenario and its trees, list the agents, start nothing")
     run.set_defaults(func=_run)

@@ -147,14 +147,17 @@ class AgentProcess:
 
 
 def agent_argv(spec: AgentSpec, *, daemon_url: str, wallet_url: str | None, shared: Path,
-               journals: Path, seed: int, clock: list[str],
+               journals: Path, seed: int, clock: list[str], status: bool = True,
                python: str = sys.executable) -> list[str]:
     """tree-runner's command line for `spec` (as `python -m engine`); `clock` is the run clock's
-    options (`RunClock.agent_args()`: `--lockstep SOCKET`, or `--time-scale X --clock-origin T`)."""
+    options (`RunClock.agent_args()`: `--lockstep SOCKET`, or `--time-scale X --clock-origin T`);
+    `status`: the status journal in status/ beside journals/."""
     argv = [python, "-m", "engine", "run", str(spec.tree), "--agent", spec.id,
             "--daemon", daemon_url, "--shared", str(shared), "--journal", str(journals),
             "--state", str(Path(journals).parent / "state"),
             "--seed", str(seed), *clock]
+    if status:
+        argv += ["--status", str(Path(journals).parent / "status")]
     if wallet_url:
         argv += ["--wallet", wallet_url]
     for module in spec.plugins:

@@ -50,7 +50,8 @@ class Launcher(Startup):
                  clock: str = "lockstep", time_scale: float | None = None,
                  max_speed: float | None = None, duration: float | None = None,
                  display: Display | None = None, agent_grace: float = AGENT_GRACE,
-                 stall_limit: float = STALL_LIMIT, python: str = sys.executable):
+                 stall_limit: float = STALL_LIMIT, python: str = sys.executable,
+                 status_journal: bool = True):
         self.scenario = scenario
         self.run_dir = Path(run_dir).resolve()
         self.clock_kind = clock
@@ -64,6 +65,7 @@ class Launcher(Startup):
         self.display = display or Display()
         self.agent_grace = agent_grace
         self.python = python
+        self.status_journal = status_journal     # agents write status/<id>.jsonl
         self.agents: list[AgentProcess] = []
         self.daemon: DaemonProcess | None = None     # the first daemon (height, progress)
         self.net: RunDaemons | None = None

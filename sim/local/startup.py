@@ -84,7 +84,8 @@ class Startup:
     def _start_agent(self, spec, wallet) -> None:
         argv = agent_argv(spec, daemon_url=self.net.for_agent(spec.id).url, wallet_url=wallet.url if wallet else None,
                           shared=self.run_dir / "shared", journals=self.run_dir / "journals",
-                          seed=self.scenario.seed, clock=self.clock.agent_args(), python=self.python)
+                          seed=self.scenario.seed, clock=self.clock.agent_args(),
+                          status=self.status_journal, python=self.python)
         agent = AgentProcess(spec, argv, self.run_dir / "logs" / f"agent-{spec.id}.log", wallet,
                              ipc.journal_path(self.run_dir / "journals", spec.id))
         self.agents.append(agent)

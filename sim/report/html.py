@@ -362,8 +362,18 @@ def _events_table(events: list[dict]) -> str:
             _table(["at (simulated)", "kind", "what", "links cut", "at (daemons' clock)"], rows, left={1, 2}))
 
 
-def render_html(report: dict, out: str | Path) -> str:
-    """The page for `report`, whose plots are files in `out`."""
+def _trees_section(report: dict, out: Path, replay: dict | None) -> tuple[str, ...]:
+    if replay is None:
+        return ()
+    from sim.report.replay import replay_section
+    from sim.report.treeplots import FLEET_PLOT
+    return ("<h2>Trees in time</h2>", replay_section(replay, report["trees"]["leaves"],
+                                                     _figure(report, out, *FLEET_PLOT)))
+
+
+def render_html(report: dict, out: str | Path, replay: dict | None = None) -> str:
+    """The page for `report`, whose plots are files in `out`; `replay`: the status journals'
+    data (sim.report.replay) for the "Trees in time" section."""
     out = Path(out)
     cards = "".join(f'<div class="card {tone}"><b>{escape(value)}</b><span>{escape(label)}</span></div>'
                     for value, label, tone in headline(report))
@@ -377,6 +387,7 @@ def render_html(report: dict, out: str | Path) -> str:
               if report.get("propagation") else ()),
             "<h2>Errors</h2>", _errors_section(report),
             "<h2>Events per role</h2>", _events_section(report),
+            *_trees_section(report, out, replay),
             "<h2>Plots</h2>", _figures(report, out),
             "<h2>Agents</h2>", _agents_section(report)]
     return ("<!DOCTYPE html><html lang=en><head><meta charset=utf-8>"

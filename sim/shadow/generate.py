@@ -2,7 +2,7 @@
 for a scenario, held to every rule of `sim.shadow.check` before it is written, and a data root
 (default DIR) with the folders the processes write to:
 
-    DATA/shared/{registry,signals}  DATA/journals  DATA/state  DATA/tls/ssl.{key,crt}  DATA/scenario.yaml
+    DATA/shared/{registry,signals}  DATA/journals  DATA/state  DATA/status  DATA/tls/ssl.{key,crt}  DATA/scenario.yaml
     DATA/daemons/<host>  DATA/wallets/<agent>  DATA/ringdb/<agent>   (made by monerod / wallet-rpc)
 
 Each host runs monerod at its agent's start t, monero-wallet-rpc at t + 1 s (agents with a
@@ -183,7 +183,7 @@ def _group_env(scenario: Scenario, group, paths: Paths) -> dict[str, str]:
            "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1", "MALLOC_ARENA_MAX": "1",
            "MONEROSIM_SHARED": str(paths.data_root / "shared"),
            "MONEROSIM_JOURNAL": str(paths.data_root / "journals"), "MONEROSIM_STATE": str(paths.data_root / "state"),
-           "MONEROSIM_SEED": str(scenario.seed)}
+           "MONEROSIM_STATUS": str(paths.data_root / "status"), "MONEROSIM_SEED": str(scenario.seed)}
     if group.wallet:
         env["MONEROSIM_WALLET"] = f"http://127.0.0.1:{WALLET_RPC_PORT}"
         if scenario.wallet_login is not None:
@@ -267,7 +267,7 @@ def _prepare_data_root(scenario: Scenario, paths: Paths) -> None:
     from sim.monero import ProcessError
     from sim.monero.tls import ensure_tls
     root = paths.data_root
-    for sub in ("shared/registry", "shared/signals", "journals", "state", "daemons", "wallets", "ringdb"):
+    for sub in ("shared/registry", "shared/signals", "journals", "state", "status", "daemons", "wallets", "ringdb"):
         (root / sub).mkdir(parents=True, exist_ok=True)
     (root / "scenario.yaml").write_text(scenario.text, encoding="utf-8")
     try:

@@ -1,8 +1,13 @@
 """Real regtest chains for integration tests: monerod and monero-wallet-rpc on free ports."""
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 
@@ -81,3 +86,45 @@ def supervisor(tmp_path):
     """A supervisor of its own for tests that need a separate chain or a broken setup."""
     with Supervisor(tmp_path) as sup:
         yield sup
+
+
+TINY_REAL = Path(__file__).resolve().parents[1] / "report_fixtures" / "tiny-real.yaml"
+
+
+@pytest.fixture(scope="session")
+def reported(tmp_path_factory):
+    """A real run of tests/report_fixtures/tiny-real.yaml and its report: (run dir, report.json,
+    {agent: journal records}). One run per session, for the report tests."""
+    root = Path(__file__).resolve().parents[2]
+
+    def monerosim(*args: str, timeout: float) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "sim.cli", *args], capture_output=True,
+                              text=True, timeout=timeout, cwd=root)
+
+    run_dir = tmp_path_factory.mktemp("tiny-real") / "run"
+    done = monerosim("run", str(TINY_REAL), "--out", str(run_dir), "--quiet", timeout=400)
+    assert done.returncode == 0, done.stdout + done.stderr
+    done = monerosim("report", str(run_dir), timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.strip() == str(run_dir / "report" / "report.html")
+    report = json.loads((run_dir / "report" / "report.json").read_text())
+    journals = {p.stem: [json.loads(line) for line in p.read_text().splitlines()]
+                for p in sorted((run_dir / "journals").glob("*.jsonl"))}
+    return run_dir, report, journals
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's chromium, headless, driven by Selenium through Debian's chromedriver."""
+    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    assert chromium and driver, "Debian's chromium and chromium-driver are not installed (make deps)"
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--window-size=1280,2000"):
+        options.add_argument(flag)
+    chrome = webdriver.Chrome(service=Service(driver), options=options)
+    yield chrome
+    chrome.quit()

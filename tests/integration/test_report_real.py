@@ -1,4 +1,5 @@
-"""`monerosim report` on a real run: tests/report_fixtures/tiny-real.yaml (≈1 minute).
+"""`monerosim report` on a real run: tests/report_fixtures/tiny-real.yaml (≈1 minute; the
+`reported` fixture in conftest.py, shared with test_report_replay.py).
 
 Every number checked here is recomputed straight from the journals, independently of
 sim.report.summary / sim.report.
@@ -18,7 +19,6 @@ import pytest
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
-SCENARIO = ROOT / "tests" / "report_fixtures" / "tiny-real.yaml"
 
 
 def monerosim(*args: str, timeout: float) -> subprocess.CompletedProcess:
@@ -26,25 +26,8 @@ def monerosim(*args: str, timeout: float) -> subprocess.CompletedProcess:
                           timeout=timeout, cwd=ROOT)
 
 
-def journals(run_dir: Path) -> dict[str, list[dict]]:
-    return {p.stem: [json.loads(line) for line in p.read_text().splitlines()]
-            for p in sorted((run_dir / "journals").glob("*.jsonl"))}
-
-
 def events(records: list[dict], name: str) -> list[dict]:
     return [r for r in records if r["event"] == name]
-
-
-@pytest.fixture(scope="module")
-def reported(tmp_path_factory):
-    run_dir = tmp_path_factory.mktemp("tiny-real") / "run"
-    done = monerosim("run", str(SCENARIO), "--out", str(run_dir), "--quiet", timeout=400)
-    assert done.returncode == 0, done.stdout + done.stderr
-    done = monerosim("report", str(run_dir), timeout=120)
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert done.stdout.strip() == str(run_dir / "report" / "report.html")
-    report = json.loads((run_dir / "report" / "report.json").read_text())
-    return run_dir, report, journals(run_dir)
 
 
 def test_run_agents_and_origin(reported):

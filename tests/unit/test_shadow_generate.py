@@ -132,7 +132,8 @@ def test_the_agent_environment_is_exact(tmp_path):
         "HOME": "/sim/data", "PATH": "/usr/local/bin:/usr/bin:/bin", "PYTHONPATH": str(REPO),
         "PYTHONHASHSEED": "0", "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1", "MALLOC_ARENA_MAX": "1",
         "MONEROSIM_SHARED": "/sim/data/shared", "MONEROSIM_JOURNAL": "/sim/data/journals",
-        "MONEROSIM_STATE": "/sim/data/state", "MONEROSIM_SEED": "5",
+        "MONEROSIM_STATE": "/sim/data/state", "MONEROSIM_STATUS": "/sim/data/status",
+        "MONEROSIM_SEED": "5",
         "MONEROSIM_WALLET": "http://127.0.0.1:18083", "MONEROSIM_AGENT": "pool-1",
         "MONEROSIM_DAEMON": f"http://{ip}:18081", "MONEROSIM_PARAMS": '{"hashrate":40}'}
     assert "MONEROSIM_WALLET" not in idler["environment"] and "MONEROSIM_PARAMS" not in idler["environment"]

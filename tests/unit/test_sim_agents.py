@@ -27,7 +27,8 @@ def test_argv():
     assert argv == ["/venv/python", "-m", "engine", "run", "/trees/user.yaml", "--agent", "user-3",
                     "--daemon", "http://127.0.0.1:1", "--shared", "/run/shared",
                     "--journal", "/run/journals", "--state", "/run/state", "--seed", "42",
-                    "--lockstep", "/run/clock.sock", "--wallet", "http://127.0.0.1:2",
+                    "--lockstep", "/run/clock.sock", "--status", "/run/status",
+                    "--wallet", "http://127.0.0.1:2",
                     "--plugin", "my_leaves", "--param", "amount=0.5", "--param", 'shop="shop-0"']
     no_wallet = agent_argv(SPEC, daemon_url="d", wallet_url=None, shared=Path("s"), journals=Path("j"),
                            seed=0, clock=["--time-scale", "1"])
