@@ -21,10 +21,10 @@ _OPENING = frozenset({"open_wallet", "create_wallet", "close_wallet", "stop_wall
 # it); the one after that reconnects (measured locally and under Shadow, docs/shadow.md).
 _ASK_AGAIN = frozenset({"refresh", "get_balance", "get_transfers", "get_payments", "get_height",
                         "get_address", "get_transfer_by_txid", "incoming_transfers"})
-# relay_tx answers -4 both when its daemon refused the tx and when it could not reach it (a
-# daemon closed the wallet's connection, as above). Relaying one signed tx again is one payment
-# (same txid, same key images; a tx the daemon holds, pool or block, is accepted again:
-# measured), so it is asked again too.
+# relay_tx answers -4 "Failed to commit tx." both when the daemon refused the tx and when the
+# wallet could not reach it (measured with monerod down; a closed connection, as above, is the
+# same failure). Relaying one signed tx again is one payment (same txid, same key images; a tx
+# the daemon holds, in its pool or a block, is accepted again: measured), so it is asked again.
 _RELAY_AGAIN = frozenset({"relay_tx"})
 RECONNECT_PAUSES = (0.1, 1.0)   # real seconds before each new ask
 
@@ -139,8 +139,8 @@ class WalletClient(RpcEndpoint):
 
         With `do_not_relay` the transaction is built and signed, not sent: the daemon does not
         know it and the wallet does not book it (its inputs stay unspent to it, its balance
-        whole; measured on 0.18.0.0). `get_tx_metadata` adds `tx_metadata` (hex, ~7.5 kB for
-        one input and two outputs) for `relay_tx`; `get_tx_hex` adds `tx_blob`, the raw
+        whole; measured on 0.18.0.0). `get_tx_metadata` adds `tx_metadata` (~7,500 hex digits
+        for one input and two outputs) for `relay_tx`; `get_tx_hex` adds `tx_blob`, the raw
         transaction for the daemon's /send_raw_transaction."""
         params = {"destinations": _destinations(destinations), "priority": priority,
                   "ring_size": ring_size, "get_tx_key": get_tx_key, **extra}
