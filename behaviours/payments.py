@@ -4,12 +4,13 @@ from __future__ import annotations
 import zlib
 
 import ipc
-from rpc_client import MAX_DESTINATIONS, JsonRpcError, TransportError, round_to_atomic
+from rpc_client import MAX_DESTINATIONS, JsonRpcError, RpcError, round_to_atomic
 
 from lang.events import ORDER_PLACED, PAYMENT_FAILED, PAYMENT_SENT, PEERS_FUNDED
 
 from .base import LOOKS_UP, Leaf, Status, anything, boolean, integer, key, number
 from .peers import ROLE
+from .settling import known_to_daemon, settle_orders
 
 __all__ = ["SendTx", "RecoverOrders", "FundPeers"]
 
@@ -20,16 +21,21 @@ class SendTx(Leaf):
     `to` is an address or a registry record (e.g. "{shop}" from PickPeer). The payment ID
     (16 hex digits) is drawn from the agent's RNG, redrawn while it names an order already in
     the agent's order book (a restarted agent's RNG replays the draws of its previous run).
-    In one tick: `make_integrated_address` for the
-    payee, the order (`order_placed {payment_id, shop, amount}`) to the journal and to the
-    agent's order book in shared/orders/, then `transfer`; journals `payment_sent
-    {payment_id, shop, amount, fee, txid}` (and `order_paid` in the order book) and stores it
-    in `output`; SUCCESS. A refused
-    transfer (e.g. not enough unlocked money, -37) journals `payment_failed` with its code,
-    cancels the order and returns FAILURE. A transfer left without an answer (the wallet-rpc
-    died or timed out) may have gone out: FAILURE, and the next run of the leaf first settles
-    that order from one `get_transfers` as RecoverOrders does. Amounts are journaled in atomic
-    units.
+    In one tick, in two phases: `make_integrated_address` for the payee and the order
+    (`order_placed {payment_id, shop, amount}`) to the journal and to the agent's order book in
+    shared/orders/; `transfer {do_not_relay, get_tx_metadata}` signs the transaction without
+    sending it, and its txid, fee and metadata go to the book (`order_signed`); `relay_tx`
+    sends it. Then journals `payment_sent {payment_id, shop, amount, fee, txid}` (and
+    `order_paid` in the book), stores it in `output`; SUCCESS. Amounts in atomic units.
+
+    A refused signing (e.g. not enough unlocked money, -37) or one left without an answer (it
+    sent nothing) journals `payment_failed` with its code (None without an answer), cancels
+    the order and returns FAILURE. A relay left without an answer (the wallet-rpc died or
+    timed out) may have sent it: FAILURE, and the next run of the leaf first settles that
+    order as RecoverOrders does: paid (`payment_sent {recovered: true, settled}`) when the
+    daemon holds the txid or the wallet relays it again, else cancelled. A relay refused
+    (-4 after two more asks) is a `payment_failed` with its code unless the daemon holds the
+    txid. Without a payment ID there is no order to settle.
     """
 
     PARAMS = {
@@ -44,8 +50,9 @@ class SendTx(Leaf):
     REQUIRED = ("to", "amount")
     OUTPUTS = {"output": "{payment_id, shop, amount, fee, txid}"}
     SHOWN = ("to", "amount")
-    RPC = ("wallet.make_integrated_address", "wallet.transfer", "wallet.get_transfers")
-    unsettled: dict | None = None   # an order whose transfer got no answer
+    RPC = ("wallet.make_integrated_address", "wallet.transfer", "wallet.relay_tx",
+           "daemon.get_transactions")
+    unsettled: dict | None = None   # a signed order whose relay got no answer
 
     def initialise(self) -> None:
         to = self.args.to
@@ -56,40 +63,72 @@ class SendTx(Leaf):
         self.destination = None if self.payment_id else self.address
 
     def update(self) -> Status:
-        wallet = self.ctx.wallet
         if self.unsettled is not None:
-            transfers = wallet.get_transfers(outgoing=True, pending=True, pool=True)
-            settle_orders(self, [self.unsettled], transfers, self._order_book())
+            settle_orders(self, [self.unsettled], self._order_book())
             self.unsettled = None
             return self.wake_in(0)
         order = {"payment_id": self.payment_id, "shop": self.shop, "amount": self.amount}
         if self.destination is None:
             # The order is in the book before the transfer (a crash in between leaves it open
             # for RecoverOrders) and in the same tick (a stop between the two would too).
-            made = wallet.make_integrated_address(self.payment_id, self.address)
+            made = self.ctx.wallet.make_integrated_address(self.payment_id, self.address)
             self.destination = made["integrated_address"]
             self.record(ORDER_PLACED, **order)
             self._order_book().append("order_placed", **order)
-        try:
-            sent = wallet.transfer([(self.destination, self.amount)],
-                                   priority=self.args.priority)
-        except JsonRpcError as exc:
-            self.record(PAYMENT_FAILED, **order, code=exc.code, error=type(exc).__name__)
-            if self.payment_id:
-                self._order_book().append("order_cancelled", payment_id=self.payment_id,
-                                          code=exc.code)
-            raise
-        except TransportError:
-            if self.payment_id:
-                self.unsettled = order
-            raise
-        payment = {**order, "fee": sent["fee"], "txid": sent["tx_hash"]}
+        signed = self._sign(order)
+        payment = {**order, "fee": signed["fee"], "txid": signed["tx_hash"]}
+        self._relay(payment, signed["tx_metadata"])
         self.record(PAYMENT_SENT, **payment)
         if self.payment_id:
             self._order_book().append("order_paid", payment_id=self.payment_id,
-                                      txid=sent["tx_hash"], fee=sent["fee"])
+                                      txid=payment["txid"], fee=payment["fee"])
         self.write("output", payment)
         return Status.SUCCESS
+
+    def _sign(self, order: dict) -> dict:
+        """The signed, unsent transaction (in the book as `order_signed`); a refusal or no
+        answer cancels the order (nothing was sent) and is raised."""
+        try:
+            signed = self.ctx.wallet.transfer([(self.destination, self.amount)],
+                                              priority=self.args.priority, do_not_relay=True,
+                                              get_tx_metadata=True)
+        except RpcError as exc:        # signing never sends: the order is void
+            self._fail(order, exc)
+            raise
+        if self.payment_id:
+            self._order_book().append("order_signed", payment_id=self.payment_id,
+                                      txid=signed["tx_hash"], fee=signed["fee"],
+                                      metadata=signed["tx_metadata"])
+        return signed
+
+    def _relay(self, payment: dict, metadata: str) -> None:
+        """relay_tx; raises when the payment is not known to have gone out (after booking it
+        unsettled or failed)."""
+        try:
+            self.ctx.wallet.relay_tx(metadata)
+            return
+        except JsonRpcError as exc:   # it may have reached the daemon before the refusal
+            refused = exc
+        except RpcError:              # no answer: it may have gone out
+            if self.payment_id:
+                self.unsettled = {**payment, "metadata": metadata}
+            raise
+        try:
+            held = known_to_daemon(self.ctx.daemon, payment["txid"])
+        except RpcError:
+            if self.payment_id:
+                self.unsettled = {**payment, "metadata": metadata}
+            raise refused from None
+        if held is None:
+            self._fail({k: payment[k] for k in ("payment_id", "shop", "amount")}, refused)
+            raise refused
+
+    def _fail(self, order: dict, exc: Exception) -> None:
+        """`payment_failed` with the error's code (None: no answer); the order cancelled."""
+        code = exc.code if isinstance(exc, JsonRpcError) else None
+        self.record(PAYMENT_FAILED, **order, code=code, error=type(exc).__name__)
+        if self.payment_id:
+            self._order_book().append("order_cancelled", payment_id=self.payment_id, code=code)
 
     def _fresh_payment_id(self) -> str:
         """A payment ID from the RNG that no order in this agent's order book carries."""
@@ -121,14 +160,20 @@ class SendTx(Leaf):
 class RecoverOrders(Leaf):
     """Settle the orders a previous run of this agent left open (it was killed mid-payment).
 
-    Reads the agent's own order book (file) for orders neither paid nor cancelled; if there
-    are any, one `get_transfers {out, pending, pool}` tells which were sent: those are
-    journaled `payment_sent {…, recovered: true}` and marked `order_paid`, the others
-    `order_cancelled {reason: lost}` and `payment_failed {recovered: true}`. Never pays
-    anything. Returns SUCCESS (at once when nothing is open), FAILURE on an RPC error.
+    Reads the agent's own order book (file) for orders neither paid nor cancelled. A signed
+    one (`order_signed`: txid and metadata) is paid when the daemon holds its txid
+    (`/get_transactions`; in the pool it is also handed back to the wallet with `relay_tx`,
+    so that a wallet restarted from an older file books the spend) or when the wallet relays
+    it again; cancelled when the wallet refuses it (e.g. its inputs went into another
+    transaction). Orders never signed were never sent: one `get_transfers {out, pending,
+    pool}` (for orders booked before SendTx signed first), else cancelled as lost. Paid
+    orders are journaled `payment_sent {…, recovered: true, settled: daemon|relayed|wallet}`
+    and marked `order_paid`; the others `payment_failed {recovered: true, error: refused|lost}`
+    and `order_cancelled`. Never pays anything not signed for that order. Returns SUCCESS (at
+    once when nothing is open), FAILURE on an RPC error (the orders not settled stay open).
     """
 
-    RPC = ("wallet.get_transfers",)
+    RPC = ("daemon.get_transactions", "wallet.relay_tx", "wallet.get_transfers")
 
     def update(self) -> Status:
         index = ipc.OrderIndex(self.ctx.shared_dir)
@@ -138,32 +183,12 @@ class RecoverOrders(Leaf):
                        and not o.get("paid")]
         if not open_orders:
             return Status.SUCCESS
-        transfers = self.ctx.wallet.get_transfers(outgoing=True, pending=True, pool=True)
         book = ipc.OrderBookWriter(self.ctx.shared_dir, self.ctx.agent_id, self.ctx.now)
         try:
-            settle_orders(self, open_orders, transfers, book)
+            settle_orders(self, open_orders, book)
         finally:
             book.close()
         return Status.SUCCESS
-
-
-def settle_orders(leaf: Leaf, orders: list[dict], transfers: dict, book) -> None:
-    """Mark each open order paid (journal `payment_sent {recovered: true}`) when the wallet's
-    outgoing `transfers` carry its payment ID, else cancelled (`payment_failed {recovered:
-    true, error: lost}`)."""
-    sent = {t.get("payment_id"): t for kind in ("out", "pending", "pool")
-            for t in transfers.get(kind, ())}
-    for order in orders:
-        fields = {k: order.get(k) for k in ("payment_id", "shop", "amount")}
-        paid = sent.get(order["payment_id"])
-        if paid is not None:
-            book.append("order_paid", payment_id=order["payment_id"],
-                        txid=paid["txid"], fee=paid.get("fee"))
-            leaf.record(PAYMENT_SENT, **fields, fee=paid.get("fee"),
-                        txid=paid["txid"], recovered=True)
-        else:
-            book.append("order_cancelled", payment_id=order["payment_id"], reason="lost")
-            leaf.record(PAYMENT_FAILED, **fields, code=None, error="lost", recovered=True)
 
 
 class FundPeers(Leaf):

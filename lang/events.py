@@ -118,9 +118,13 @@ _DECLARED = (
           "GenerateBlocks", ("seq", "blocks", "height", "hash")),
     Event(ORDER_PLACED, "a user placed an order (its payment ID) with a shop, amount in atomic units",
           "SendTx", _ORDER),
-    Event(PAYMENT_SENT, "a user's transfer left its wallet (`recovered`: found after a restart)",
-          "SendTx; RecoverOrders", _ORDER + ("fee", "txid"), ("recovered",)),
-    Event(PAYMENT_FAILED, "a user's transfer was refused (`code`) or lost (`recovered`, error lost)",
+    Event(PAYMENT_SENT, "a user's transfer left its wallet (`recovered`: settled after a lost "
+          "answer or a restart; `settled`: daemon, it held the txid; relayed, relayed again; "
+          "wallet, in its transfers)",
+          "SendTx; RecoverOrders", _ORDER + ("fee", "txid"), ("recovered", "settled")),
+    Event(PAYMENT_FAILED, "a user's transfer was refused (`code`) or its signing got no answer "
+          "(code None); `recovered`: an open order whose relay was refused (error refused) or "
+          "that was never signed (error lost)",
           "SendTx; RecoverOrders", _ORDER + ("code", "error"), ("recovered",)),
     Event(PAYMENT_SEEN, "a shop saw an incoming payment: its `status` against the order books "
           "(`expected` amount when amount_mismatch)",

@@ -21,6 +21,11 @@ _OPENING = frozenset({"open_wallet", "create_wallet", "close_wallet", "stop_wall
 # it); the one after that reconnects (measured locally and under Shadow, docs/shadow.md).
 _ASK_AGAIN = frozenset({"refresh", "get_balance", "get_transfers", "get_payments", "get_height",
                         "get_address", "get_transfer_by_txid", "incoming_transfers"})
+# relay_tx answers -4 "Failed to commit tx." both when the daemon refused the tx and when the
+# wallet could not reach it (measured with monerod down; a closed connection, as above, is the
+# same failure). Relaying one signed tx again is one payment (same txid, same key images; a tx
+# the daemon holds, in its pool or a block, is accepted again: measured), so it is asked again.
+_RELAY_AGAIN = frozenset({"relay_tx"})
 RECONNECT_PAUSES = (0.1, 1.0)   # real seconds before each new ask
 
 
@@ -54,7 +59,7 @@ class WalletClient(RpcEndpoint):
             try:
                 return self._call_reopening(method, params, **kw)
             except JsonRpcError as exc:
-                if method not in _ASK_AGAIN or not _daemon_gone(exc):
+                if method not in _ASK_AGAIN | _RELAY_AGAIN or not _daemon_gone(exc):
                     raise
             self.sleep(pause)
         return self._call_reopening(method, params, **kw)
@@ -126,12 +131,35 @@ class WalletClient(RpcEndpoint):
 
     # -- sending --------------------------------------------------------------------------
     def transfer(self, destinations: Iterable[tuple[str, int]], *, priority: int = 0,
-                 ring_size: int = 16, get_tx_key: bool = False, **extra) -> dict:
+                 ring_size: int = 16, get_tx_key: bool = False, do_not_relay: bool = False,
+                 get_tx_metadata: bool = False, get_tx_hex: bool = False, **extra) -> dict:
         """Send to ≤15 (address, atomic amount) pairs in one transaction (16 outputs with change).
-        Returns {tx_hash, amount, fee, …}. Never repeated on a lost answer."""
+        Returns {tx_hash, amount, fee, weight, spent_key_images, …}. Never repeated on a lost
+        answer.
+
+        With `do_not_relay` the transaction is built and signed, not sent: the daemon does not
+        know it and the wallet does not book it (its inputs stay unspent to it, its balance
+        whole; measured on 0.18.0.0). `get_tx_metadata` adds `tx_metadata` (~7,500 hex digits
+        for one input and two outputs) for `relay_tx`; `get_tx_hex` adds `tx_blob`, the raw
+        transaction for the daemon's /send_raw_transaction."""
         params = {"destinations": _destinations(destinations), "priority": priority,
                   "ring_size": ring_size, "get_tx_key": get_tx_key, **extra}
+        for flag, value in (("do_not_relay", do_not_relay), ("get_tx_metadata", get_tx_metadata),
+                            ("get_tx_hex", get_tx_hex)):
+            if value:
+                params[flag] = True
         return self.call("transfer", params, idempotent=False)
+
+    def relay_tx(self, metadata: str) -> str:
+        """Send a transaction `transfer {do_not_relay, get_tx_metadata}` signed (its
+        `tx_metadata`); the wallet books it as pending. Returns its txid. Never repeated on a
+        lost answer; asked again on -4 (see _RELAY_AGAIN).
+
+        Measured on 0.18.0.0: a wallet-rpc restarted from a wallet file saved before the tx
+        was signed (or relayed) relays it; a tx the daemon already holds in its pool or a block
+        is accepted again (same txid); a tx whose inputs another tx spent, or any relay while
+        the daemon is down, is -4 "Failed to commit tx."; bad metadata -27, bad hex -26."""
+        return self.call("relay_tx", {"hex": metadata}, idempotent=False)["tx_hash"]
 
     def transfer_split(self, destinations: Iterable[tuple[str, int]], *, priority: int = 0,
                        ring_size: int = 16, **extra) -> dict:

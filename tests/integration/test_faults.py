@@ -345,3 +345,16 @@ def test_blocks_and_payments_go_on_after_the_daemon_restart(faulted):
     assert len(set(heights)) == len(heights)
     for user in USERS:
         assert restart.after(faulted.world, user, "payment_sent"), user
+
+
+def test_every_signed_order_is_paid_with_its_txid_or_never_reached_the_shop(faulted):
+    """Two-phase SendTx: every payment sent was signed first (`order_signed`), with that txid;
+    a signed order that was cancelled never reached the marketplace's wallet."""
+    received = {t["txid"] for t in faulted.shop_transfers}
+    for user in USERS:
+        book = ipc.read_journal(faulted.world.order_book(user))
+        signed = {r["payment_id"]: r["txid"] for r in book if r["event"] == "order_signed"}
+        paid = {r["payment_id"]: r["txid"] for r in book if r["event"] == "order_paid"}
+        cancelled = set(payment_ids(book, "order_cancelled"))
+        assert paid and {p: signed.get(p) for p in paid} == paid, user
+        assert not {signed[p] for p in cancelled if p in signed} & received, user

@@ -113,10 +113,12 @@ def test_send_tx_pays_an_integrated_address_and_journals_the_order(chain, shop, 
     assert amount == to_atomic("0.25")
     assert split(chain, destination) == {"is_subaddress": False, "payment_id": payment_id,
                                          "standard_address": shop_address}
-    book = order_book(user.shared, "user-1")              # paid, not cancelled
+    book = order_book(user.shared, "user-1")              # signed, then paid, not cancelled
     assert [(o["event"], o["payment_id"]) for o in book] == \
-        [("order_placed", payment_id), ("order_paid", payment_id)]
+        [("order_placed", payment_id), ("order_signed", payment_id), ("order_paid", payment_id)]
     assert (book[1]["txid"], book[1]["fee"]) == (sent["txid"], sent["fee"])
+    assert len(book[1]["metadata"]) > 1000                # what relay_tx needs to send it again
+    assert (book[2]["txid"], book[2]["fee"]) == (sent["txid"], sent["fee"])
     leaf.shutdown()
     chain.mine(1)
 

@@ -85,7 +85,11 @@ class FakeWallet:
     def transfer(self, destinations, **k):
         self.sent += 1
         txid = hashlib.sha256(repr((self.agent, self.sent, destinations)).encode()).hexdigest()
-        return {"tx_hash": txid, "fee": 1000, "amount": sum(a for _, a in destinations)}
+        return {"tx_hash": txid, "fee": 1000, "amount": sum(a for _, a in destinations),
+                "tx_metadata": f"meta-{txid}"}
+
+    def relay_tx(self, metadata):
+        return metadata.removeprefix("meta-")
 
     def get_transfers(self, **k):
         incoming = [{"txid": "cd" * 32, "payment_id": "ab" * 8, "amount": 5 * 10**10,

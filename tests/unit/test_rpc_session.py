@@ -245,3 +245,30 @@ def test_keep_alive_false_holds_no_connection_between_calls(keep_alive):
         assert len(ports) == 1 and {c for _, c in seen} != {"close"}
     else:
         assert len(ports) == 3 and {c for _, c in seen} == {"close"}
+
+
+def test_relay_tx_answered_failed_to_commit_is_asked_again_with_the_same_tx(server):
+    """-4 is also what a wallet-rpc that cannot reach its daemon answers; the same signed tx
+    relayed again is one payment."""
+    refused = (200, b'{"error": {"code": -4, "message": "Failed to commit tx."}}')
+    server.answers = [refused, (200, b'{"result": {"tx_hash": "ab"}}')]
+    with WalletClient(server.url, sleep=lambda s: None) as wallet:
+        assert wallet.relay_tx("0f0f") == "ab"
+    assert [(b["method"], b["params"]) for _, b in server.requests] == \
+        [("relay_tx", {"hex": "0f0f"})] * 2
+    server.answers, server.requests = [refused] * 3, []
+    with WalletClient(server.url, sleep=lambda s: None) as wallet:
+        with pytest.raises(errors.DaemonUnreachable):
+            wallet.relay_tx("0f0f")
+    assert len(server.requests) == 3
+
+
+def test_transfer_sends_the_two_phase_flags_only_when_asked(server):
+    server.answers = [answer({"result": {"tx_hash": "ab"}})] * 2
+    with WalletClient(server.url) as wallet:
+        wallet.transfer([("4" + "1" * 94, 5)])
+        wallet.transfer([("4" + "1" * 94, 5)], do_not_relay=True, get_tx_metadata=True)
+    plain, signed = (b["params"] for _, b in server.requests)
+    assert not {"do_not_relay", "get_tx_metadata", "get_tx_hex"} & set(plain)
+    assert (signed["do_not_relay"], signed["get_tx_metadata"]) == (True, True)
+    assert "get_tx_hex" not in signed
