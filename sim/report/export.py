@@ -7,6 +7,8 @@
 when two or more daemons left a log (`sim.report.propagation`):
   propagation.csv  one row per transaction or block and daemon that saw it: its delay after the origin
   forks.csv        one row per alternative block a daemon added and per reorganisation
+when a pool withheld blocks (`sim.report.selfish`):
+  selfish.csv      one row per pool: hashrate share, blocks mined, main-chain blocks, orphaned, test
 
 The run is read by `sim.report.load` and counted by `sim.report.summary.Tally`, so the tables agree
 with the summary and the report. Times are simulated: `*_t` is the journal's `t` (engine
@@ -300,6 +302,9 @@ def tables(run_dir: str | Path) -> dict[str, pd.DataFrame]:
              "events": events_table(run), "agents": agents_table(run)}
     if run.network is not None:
         built.update(propagation=propagation_table(run.network), forks=forks_table(run.network))
+    if run.summary.get("selfish"):
+        from sim.report.selfish import selfish_rows
+        built["selfish"] = pd.DataFrame(selfish_rows(run.summary["selfish"]))
     return built
 
 
