@@ -14,7 +14,7 @@ import ipc
 from lang.errors import MonerosimError
 from rpc_client import BadResponse
 
-from .base import Leaf, Status, key, string
+from .base import Leaf, MissingEndpoint, Status, key, string
 from lang.events import BLOCK_WITHHELD, BLOCKS_RELEASED, CHAIN_ADOPTED
 
 __all__ = ["MineWithheld", "AcknowledgeSignal", "ReadChains", "ReleaseBlocks", "AdoptPublicChain",
@@ -87,6 +87,9 @@ class AcknowledgeSignal(Leaf):
 
     def update(self) -> Status:
         signal = self.read(self.args.signal)
+        if self.ctx.shared_dir is None:
+            raise MissingEndpoint("AcknowledgeSignal needs a shared directory: pass --shared DIR or "
+                                  "set MONEROSIM_SHARED")
         ipc.write_signal_ack(self.ctx.shared_dir, self.ctx.agent_id, seq=signal["seq"], at=self.now())
         return Status.SUCCESS
 

@@ -163,7 +163,8 @@ def _check_endpoints(tree, cat, daemon_url: str | None, wallet_url: str | None,
                                     ("private", private_url, "--private-daemon")):
             if not url and any(c.startswith(endpoint + ".") for c in calls):
                 problems.append(Problem(node.file, node.line, node.col, node.path,
-                                        f"{node.type} calls the {endpoint} RPC: pass {flag} URL "
+                                        f"{node.type} calls the {endpoint.replace('private', 'private daemon')}"
+                                        f" RPC: pass {flag} URL "
                                         f"(or set {ENV[flag[2:].replace('-', '_')]})"))
     if problems:
         raise LoadError(problems)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import random
 import subprocess
 import sys
@@ -187,3 +188,14 @@ def test_a_tree_calling_a_private_daemon_needs_the_group_key(tmp_path):
     assert done.stderr.strip() == (
         f"{path}:{line}:11: groups[1].name: ReadChains (trees/selfish-pool.yaml:29:15) calls the private "
         "daemon's RPC: give group selfish `private_daemon: true`")
+
+
+def test_tree_runner_asks_for_the_private_daemon_before_starting(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "engine", "run", "trees/selfish-pool.yaml", "--agent", "pool",
+                           "--daemon", "http://127.0.0.1:1", "--wallet", "http://127.0.0.1:2",
+                           "--shared", str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                          env={k: v for k, v in os.environ.items() if not k.startswith("MONEROSIM_")})
+    assert done.returncode == 2 and "Traceback" not in done.stderr and not (tmp_path / "registry").exists()
+    assert done.stderr.startswith("trees/selfish-pool.yaml:29:15: ") and \
+        "ReadChains calls the private daemon RPC: pass --private-daemon URL (or set " \
+        "MONEROSIM_PRIVATE_DAEMON)" in done.stderr.splitlines()[0]
