@@ -44,7 +44,7 @@ test: deps
 bench: deps
 	$(PY) -m bench
 
-ROLE_TREES := controller pool user marketplace
+ROLE_TREES := controller pool user marketplace selfish-pool
 
 # Pictures of the role trees for docs/roles.md.
 docs: deps

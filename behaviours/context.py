@@ -54,6 +54,7 @@ class AgentContext:
         rng: this agent's `random.Random`, seeded from (seed, agent id)
         journal: where `record()` appends events (an ipc.JournalWriter or a MemoryJournal)
         shared_dir: the run's shared directory (registry, signals) or None
+        private_daemon_url: the agent's own offline monerod (a private chain), or None
         logger: a `logging.Logger` named after the agent
         namespace: the agent's blackboard namespace ("/<agent id>")
         params: the tree parameters after overrides (read-only use)
@@ -65,7 +66,7 @@ class AgentContext:
                  wallet_url: str | None = None, daemon: Any = None, wallet: Any = None,
                  wallet_auth: tuple[str, str] | None = None,
                  rpc_timeout: float = 30.0, logger: logging.Logger | None = None,
-                 params: dict | None = None):
+                 params: dict | None = None, private_daemon_url: str | None = None):
         self.agent_id = agent_id
         self.role = role
         self.clock = clock
@@ -78,6 +79,8 @@ class AgentContext:
         self.wallet_auth = wallet_auth      # (user, password) for wallet-rpc's --rpc-login
         self._daemon = daemon
         self._wallet = wallet
+        self.private_daemon_url = private_daemon_url
+        self._private = None
         self._registry = None
         self.rpc_timeout = rpc_timeout
         self.logger = logger or logging.getLogger(f"monerosim.agent.{agent_id}")
@@ -149,6 +152,18 @@ class AgentContext:
         return self._daemon
 
     @property
+    def private_daemon(self):
+        """The rpc_client.DaemonClient for --private-daemon: the agent's own offline monerod."""
+        if self._private is None:
+            if not self.private_daemon_url:
+                raise MissingEndpoint("this tree needs a private daemon: pass --private-daemon URL or "
+                                      "set MONEROSIM_PRIVATE_DAEMON")
+            from rpc_client import DaemonClient
+            self._private = DaemonClient(self.private_daemon_url, timeout=self.rpc_timeout,
+                                         keep_alive=False)
+        return self._private
+
+    @property
     def wallet(self):
         """The rpc_client.WalletClient for --wallet."""
         if self._wallet is None:
@@ -183,7 +198,7 @@ class AgentContext:
 
     def close(self) -> None:
         """Close RPC sessions and the journal; idempotent."""
-        for client in (self._daemon, self._wallet):
+        for client in (self._daemon, self._wallet, self._private):
             close = getattr(client, "close", None)
             if close is not None:
                 try:

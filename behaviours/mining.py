@@ -25,6 +25,15 @@ def smooth_weighted_order(peers: list[dict], field: str, n: int) -> list[dict]:
     return order
 
 
+def signal_answered(shared_dir, signal: dict, height: int) -> bool:
+    """Whether `signal` got its blocks: the chain (`height` blocks) grew by them since it was
+    issued, or its pool acknowledged it (a pool that keeps its blocks off the public chain)."""
+    if height >= signal["height"] + signal["blocks"]:
+        return True
+    ack = ipc.read_signal_ack(shared_dir, signal["pool"]) if shared_dir is not None else None
+    return ack is not None and ack["seq"] == signal["seq"]
+
+
 class Bootstrap(Leaf):
     """Mine the chain up to `blocks` blocks, paying the coinbase to registered pools.
 
@@ -79,7 +88,7 @@ class EmitMiningSignal(Leaf):
     Reads the block count (one RPC), picks a registered pool with probability proportional to
     its `hashrate` from the agent's RNG, writes {seq, pool, blocks, issued_at, height} to
     shared/signals/mining.json, journals `signal_issued` and stores the signal in `output`.
-    If the previous signal (in `output`) was not fulfilled, its pool is left out this time
+    If the previous signal (in `output`) was not answered (no blocks, no acknowledgement), its pool is left out this time
     (when another exists). With `race` > 1, every `race_every`-th signal tells that many
     different pools at once (each picked by weight from those left; the others in `rivals`):
     each mines on its own daemon at the signal's `at` (issue time + `race_lead`), the same
@@ -111,7 +120,7 @@ class EmitMiningSignal(Leaf):
             return Status.FAILURE
         height = self.ctx.daemon.get_block_count()
         previous = self.bb.get(self.args.output) if self.bb.exists(self.args.output) else None
-        if previous and height < previous["height"] + previous["blocks"] and len(pools) > 1:
+        if previous and not signal_answered(self.ctx.shared_dir, previous, height) and len(pools) > 1:
             pools = [p for p in pools if p["agent"] != previous["pool"]]
         current = ipc.read_mining_signal(self.ctx.shared_dir)
         seq = (current["seq"] + 1) if current else 1
@@ -134,7 +143,9 @@ class AwaitBlock(Leaf):
     """Wait for the blocks a signal asked for.
 
     Returns RUNNING (polling the block count every `poll`) until the chain has grown by the
-    signal's `blocks` since it was issued: SUCCESS. After `timeout` without them, journals
+    signal's `blocks` since it was issued, or the signal's pool acknowledged it
+    (shared/signals/ack-<pool>.json: a pool that keeps its blocks off the public chain):
+    SUCCESS. After `timeout` without them, journals
     `block_late {seq, pool}` and returns FAILURE (so a Retry re-signals another pool).
     """
 
@@ -152,7 +163,7 @@ class AwaitBlock(Leaf):
         self.deadline = self.now() + self.args.timeout
 
     def update(self) -> Status:
-        if self.ctx.daemon.get_block_count() >= self.signal["height"] + self.signal["blocks"]:
+        if signal_answered(self.ctx.shared_dir, self.signal, self.ctx.daemon.get_block_count()):
             return Status.SUCCESS
         if self.now() >= self.deadline:
             self.record(BLOCK_LATE, seq=self.signal["seq"], pool=self.signal["pool"])

@@ -19,6 +19,8 @@ def _fmt(value: float, unit: str) -> str:
         return f"{value:.3f} s"
     if unit == "MB":
         return f"{value:.1f} MB"
+    if unit == "%":
+        return f"{value:.1f} %"
     return f"{value:,.0f} {unit}".strip()
 
 

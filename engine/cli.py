@@ -67,6 +67,8 @@ def _add_run_command(sub) -> None:
     run.add_argument("--agent", help=f"agent id: lowercase letters, digits, '-', '.' [{ENV['agent']}]")
     run.add_argument("--daemon", help=f"monerod RPC URL, e.g. http://127.0.0.1:18081 [{ENV['daemon']}]")
     run.add_argument("--wallet", help=f"monero-wallet-rpc URL [{ENV['wallet']}]")
+    run.add_argument("--private-daemon", help="the agent's own offline monerod (a selfish pool's "
+                                              f"private chain) [{ENV['private_daemon']}]")
     run.add_argument("--wallet-login", metavar="USER:PASSWORD",
                      help="monero-wallet-rpc login (HTTP digest auth); prefer the environment "
                           f"variable, a command line is visible to other users [{ENV['wallet_login']}]")

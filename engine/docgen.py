@@ -27,7 +27,7 @@ __all__ = ["MODULE_ORDER", "render_behaviours", "leaf_registry", "write_docs"]
 # Built-in modules in the order the reference lists them (what the leaves touch).
 MODULE_ORDER: tuple[str, ...] = (
     "behaviours.daemon", "behaviours.wallet", "behaviours.peers", "behaviours.mining",
-    "behaviours.payments", "behaviours.shop", "behaviours.core",
+    "behaviours.payments", "behaviours.shop", "behaviours.selfish", "behaviours.core",
 )
 
 _HEADER = """\
@@ -60,7 +60,8 @@ Reading the tables:
   runs with a state directory (`--state DIR`) and restored when it starts again, so a restarted
   agent neither repeats nor forgets what that key records.
 - **RPC** — the calls the leaf may make, `daemon.*` on monerod (`--daemon`), `wallet.*` on
-  monero-wallet-rpc (`--wallet`); the built-in leaves make at most one per tick. An exception
+  monero-wallet-rpc (`--wallet`), `private.*` on the agent's own offline monerod
+  (`--private-daemon`); the built-in leaves make at most one per tick. An exception
   makes the leaf FAILURE and is journaled: `rpc_failed` (with `method` and the JSON-RPC `code`)
   for an RPC client error, including an unreachable endpoint or a timeout; `leaf_failed` for
   anything else. The agent goes on.

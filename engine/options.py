@@ -16,6 +16,7 @@ ENV = {
     "tree": "MONEROSIM_TREE",
     "agent": "MONEROSIM_AGENT",
     "daemon": "MONEROSIM_DAEMON",
+    "private_daemon": "MONEROSIM_PRIVATE_DAEMON",
     "wallet": "MONEROSIM_WALLET",
     "wallet_login": "MONEROSIM_WALLET_LOGIN",
     "shared": "MONEROSIM_SHARED",

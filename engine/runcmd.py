@@ -28,7 +28,8 @@ def run(args: argparse.Namespace) -> int:
         print(str(warning), file=sys.stderr)
     daemon_url, wallet_url = _option(args, "daemon"), _option(args, "wallet")
     wallet_auth = _login(_option(args, "wallet_login"))
-    _check_endpoints(tree, factory.catalogue, daemon_url, wallet_url)
+    private_url = _option(args, "private_daemon")
+    _check_endpoints(tree, factory.catalogue, daemon_url, wallet_url, private_url)
 
     from behaviours.base import AgentContext
 
@@ -37,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
     ctx = AgentContext(agent_id, role=tree.role, clock=clock, rng=make_rng(timing["seed"], agent_id),
                        journal=_journal(args, agent_id, clock), shared_dir=_option(args, "shared"),
                        daemon_url=daemon_url, wallet_url=wallet_url, wallet_auth=wallet_auth,
+                       private_daemon_url=private_url,
                        rpc_timeout=timing["rpc_timeout"], params=tree.params,
                        logger=logging.getLogger(f"monerosim.agent.{agent_id}"))
     state_dir = _option(args, "state")
@@ -163,16 +165,19 @@ def _login(text: str | None) -> tuple[str, str] | None:
     return user, password
 
 
-def _check_endpoints(tree, cat, daemon_url: str | None, wallet_url: str | None) -> None:
+def _check_endpoints(tree, cat, daemon_url: str | None, wallet_url: str | None,
+                     private_url: str | None = None) -> None:
     """A tree whose leaves call RPC needs the matching URL: say so before starting."""
     problems = []
     for node in tree.root.walk():
         leaf = cat.registry.get(node.type) if node.kind == "leaf" else None
         calls = leaf.RPC if leaf is not None else ()
-        for endpoint, url, flag in (("daemon", daemon_url, "--daemon"), ("wallet", wallet_url, "--wallet")):
+        for endpoint, url, flag in (("daemon", daemon_url, "--daemon"), ("wallet", wallet_url, "--wallet"),
+                                    ("private", private_url, "--private-daemon")):
             if not url and any(c.startswith(endpoint + ".") for c in calls):
                 problems.append(Problem(node.file, node.line, node.col, node.path,
-                                        f"{node.type} calls the {endpoint} RPC: pass {flag} URL "
-                                        f"(or set {ENV[endpoint]})"))
+                                        f"{node.type} calls the {endpoint.replace('private', 'private daemon')}"
+                                        f" RPC: pass {flag} URL "
+                                        f"(or set {ENV[flag[2:].replace('-', '_')]})"))
     if problems:
         raise LoadError(problems)

@@ -7,7 +7,7 @@ from .ids import validate_agent_id
 from .journal import JournalReader, JournalWriter, journal_path, read_journal
 from .orders import OrderBookWriter, OrderIndex, orders_dir
 from .registry import Registry
-from .signals import read_mining_signal, signal_path, write_mining_signal
+from .signals import ack_path, read_mining_signal, read_signal_ack, signal_path, write_mining_signal, write_signal_ack
 from .status import StatusWriter, status_path
 
 __all__ = [
@@ -30,4 +30,7 @@ __all__ = [
     "read_mining_signal",
     "StatusWriter",
     "status_path",
+    "ack_path",
+    "write_signal_ack",
+    "read_signal_ack",
 ]

@@ -1,4 +1,6 @@
-"""Mining signal: RUN/shared/signals/mining.json, written only by the controller."""
+"""Mining signal: RUN/shared/signals/mining.json, written only by the controller; a pool's
+acknowledgement of the last signal it answered: RUN/shared/signals/ack-<pool>.json, written only by
+that pool (a pool that keeps its blocks off the public chain says so there)."""
 
 import math
 from pathlib import Path
@@ -7,7 +9,8 @@ from .documents import read_document, write_document
 from .errors import CorruptDocument
 from .ids import validate_agent_id
 
-__all__ = ["signal_path", "write_mining_signal", "read_mining_signal", "SIGNAL_FIELDS"]
+__all__ = ["signal_path", "write_mining_signal", "read_mining_signal", "SIGNAL_FIELDS", "ack_path",
+           "write_signal_ack", "read_signal_ack"]
 
 SIGNAL_FIELDS = ("seq", "pool", "blocks", "issued_at")
 
@@ -54,3 +57,28 @@ def read_mining_signal(shared_dir) -> dict | None:
     if missing:
         raise CorruptDocument(path, f"mining signal lacks {', '.join(missing)}")
     return signal
+
+
+def ack_path(shared_dir, pool: str) -> Path:
+    """Return ``<shared_dir>/signals/ack-<pool>.json``."""
+    return Path(shared_dir) / "signals" / f"ack-{validate_agent_id(pool)}.json"
+
+
+def write_signal_ack(shared_dir, pool: str, *, seq: int, **extra) -> dict:
+    """Atomically record that ``pool`` answered signal ``seq`` (``extra`` fields kept); return it."""
+    if not _is_int(seq) or seq < 0:
+        raise ValueError(f"signal acknowledgement seq must be an int >= 0, got {seq!r}")
+    ack = {**extra, "seq": seq, "pool": validate_agent_id(pool)}
+    write_document(ack_path(shared_dir, pool), ack)
+    return ack
+
+
+def read_signal_ack(shared_dir, pool: str) -> dict | None:
+    """The last acknowledgement ``pool`` wrote, or None. CorruptDocument when it is not one."""
+    path = ack_path(shared_dir, pool)
+    ack = read_document(path)
+    if ack is None:
+        return None
+    if not isinstance(ack, dict) or not _is_int(ack.get("seq")):
+        raise CorruptDocument(path, "signal acknowledgement lacks an integer seq")
+    return ack

@@ -67,6 +67,10 @@ BOOTSTRAP_MINED = "bootstrap_mined"
 SIGNAL_ISSUED = "signal_issued"
 BLOCK_LATE = "block_late"
 BLOCK_MINED = "block_mined"
+# selfish mining (a private chain)
+BLOCK_WITHHELD = "block_withheld"
+BLOCKS_RELEASED = "blocks_released"
+CHAIN_ADOPTED = "chain_adopted"
 # payments
 ORDER_PLACED = "order_placed"
 PAYMENT_SENT = "payment_sent"
@@ -116,6 +120,14 @@ _DECLARED = (
           "AwaitBlock", ("seq", "pool")),
     Event(BLOCK_MINED, "a pool mined `blocks` blocks (answering signal `seq`, or None)",
           "GenerateBlocks", ("seq", "blocks", "height", "hash")),
+    Event(BLOCK_WITHHELD, "a pool mined a block on its private chain and kept it there (answering "
+          "signal `seq`, or None)", "MineWithheld", ("seq", "height", "hash")),
+    Event(BLOCKS_RELEASED, "a pool handed `blocks` withheld blocks (`hashes`, `heights`) to the public "
+          "daemon (`mode` all, first or match; `lead` before)", "ReleaseBlocks",
+          ("blocks", "hashes", "heights", "mode", "lead")),
+    Event(CHAIN_ADOPTED, "a pool copied `blocks` public blocks from `from_height` into its private "
+          "chain, now `height` blocks, dropping `abandoned` blocks of its own",
+          "AdoptPublicChain", ("blocks", "from_height", "height", "abandoned")),
     Event(ORDER_PLACED, "a user placed an order (its payment ID) with a shop, amount in atomic units",
           "SendTx", _ORDER),
     Event(PAYMENT_SENT, "a user's transfer left its wallet (`recovered`: settled after a lost "

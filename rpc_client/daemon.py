@@ -1,6 +1,7 @@
 """monerod RPC: the calls the simulation makes, typed."""
 from __future__ import annotations
 
+from .errors import BadResponse
 from .session import RpcEndpoint
 
 
@@ -50,3 +51,43 @@ class DaemonClient(RpcEndpoint):
     def get_transaction_pool_hashes(self) -> list[str]:
         """Hashes of the transactions in the pool ([] when empty: monerod omits the key)."""
         return list(self.call_path("/get_transaction_pool_hashes").get("tx_hashes", []))
+
+    # blocks as blobs: what a private chain needs to copy blocks between daemons
+    def get_block(self, *, height: int | None = None, hash: str | None = None) -> dict:
+        """The block at `height` or with `hash`: `blob` (hex), `block_header`, `tx_hashes`
+        ([] when the block holds only its coinbase: monerod omits the key)."""
+        params = {"hash": hash} if hash is not None else {"height": int(height)}
+        answer = self.call("get_block", params)
+        answer.setdefault("tx_hashes", [])
+        return answer
+
+    def submit_block(self, blob: str) -> None:
+        """Hand the daemon a mined block (hex blob). monerod answers OK for a block it adds to its
+        main chain, keeps as an alternative, already has, or drops for want of its parent:
+        read the chain to know which."""
+        self.call("submit_block", [blob])
+
+    def get_block_headers_range(self, start_height: int, end_height: int) -> list[dict]:
+        """Headers of the main-chain blocks at heights `start_height`..`end_height` (inclusive)."""
+        return list(self.call("get_block_headers_range", {
+            "start_height": int(start_height), "end_height": int(end_height)})["headers"])
+
+    def get_alt_blocks_hashes(self) -> list[str]:
+        """Ids of the blocks the daemon keeps off its main chain (alternatives)."""
+        return list(self.call_path("/get_alt_blocks_hashes").get("blks_hashes", []))
+
+    def get_transaction_hex(self, txids: list[str]) -> list[str]:
+        """The transactions `txids` as hex blobs, in order (pool or chain); BadResponse when the
+        daemon lacks one."""
+        answer = self.get_transactions(txids)
+        txs = {tx.get("tx_hash"): tx.get("as_hex") for tx in answer["txs"]}
+        missing = [t for t in txids if not txs.get(t)]
+        if missing:
+            raise BadResponse(f"the daemon lacks transaction {missing[0]}", method="get_transactions",
+                              url=self.url)
+        return [txs[txid] for txid in txids]
+
+    def send_raw_transaction(self, tx_as_hex: str, *, do_not_relay: bool = True) -> dict:
+        """/send_raw_transaction: put a transaction in the pool (not relayed by default)."""
+        return self.call_path("/send_raw_transaction", {"tx_as_hex": tx_as_hex,
+                                                        "do_not_relay": bool(do_not_relay)})

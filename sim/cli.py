@@ -77,8 +77,9 @@ def _run_check(scenario) -> int:
     """`--check`: the agents, one line each."""
     for agent in scenario.agents():
         wallet = "wallet" if agent.wallet else "no wallet"
+        private = "  (+ a private daemon)" if agent.private_daemon else ""
         print(f"{agent.id:<20} {agent.group:<14} {wallet:<9} stop {agent.stop:<5} "
-              f"{agent.tree}  {' '.join(agent.param_args())}")
+              f"{agent.tree}  {' '.join(agent.param_args())}{private}")
     return 0
 
 

@@ -148,7 +148,7 @@ class AgentProcess:
 
 def agent_argv(spec: AgentSpec, *, daemon_url: str, wallet_url: str | None, shared: Path,
                journals: Path, seed: int, clock: list[str], status: bool = True,
-               python: str = sys.executable) -> list[str]:
+               python: str = sys.executable, private_daemon_url: str | None = None) -> list[str]:
     """tree-runner's command line for `spec` (as `python -m engine`); `clock` is the run clock's
     options (`RunClock.agent_args()`: `--lockstep SOCKET`, or `--time-scale X --clock-origin T`);
     `status`: the status journal in status/ beside journals/."""
@@ -160,6 +160,8 @@ def agent_argv(spec: AgentSpec, *, daemon_url: str, wallet_url: str | None, shar
         argv += ["--status", str(Path(journals).parent / "status")]
     if wallet_url:
         argv += ["--wallet", wallet_url]
+    if private_daemon_url:
+        argv += ["--private-daemon", private_daemon_url]
     for module in spec.plugins:
         argv += ["--plugin", module]
     return argv + spec.param_args()

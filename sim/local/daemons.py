@@ -1,6 +1,7 @@
 """The monerods of a local run: one shared daemon (offline, the default), or the daemons of an
 emulated network (`daemons: {placement: per-host}` or `shared` with `count` > 1), each on its own
-loopback address, peered through the link relay (`sim.network`)."""
+loopback address, peered through the link relay (`sim.network`); and the private daemons of agents
+whose group asks for one (`private_daemon: true`): offline, no peers, data in private/<agent>/."""
 from __future__ import annotations
 
 import json
@@ -23,6 +24,8 @@ SHARED_DAEMON = "daemon"     # daemons/daemon/: the one daemon of a run without 
 NETWORK_PACE = 1.0           # a networked run's default --max-speed: links delay in real time
 RELAY_READY = 30.0           # real seconds the relay may take to bind its listeners
 TIP_BLOCKS = 3               # last blocks of each daemon's chain recorded at the end
+PRIVATE = "private"          # private/<agent>/: an agent's own offline daemon
+CHAIN_CHUNK = 1000           # block headers per RPC when the main chain is recorded
 
 
 class RunDaemons:
@@ -37,6 +40,7 @@ class RunDaemons:
         self.plan: NetworkPlan | None = None
         self.relay: Relay | None = None
         self.by_name: dict[str, DaemonProcess] = {}
+        self.private: dict[str, DaemonProcess] = {}   # agent -> its private daemon
         self.tips: dict[str, dict] = {}          # daemon -> {height, top} at the end
         self.max_speed: float | None = None      # the run clock's pace (run.json)
         self.state: NetworkState | None = None   # the network as the events left it
@@ -53,12 +57,16 @@ class RunDaemons:
 
     @property
     def all(self) -> list[DaemonProcess]:
-        return list(self.by_name.values())
+        """Every daemon: the run's, then the agents' private ones."""
+        return list(self.by_name.values()) + list(self.private.values())
 
     def start(self) -> DaemonProcess:
         """Start every daemon (and the relay first) and wait until each answers; the main one."""
         if not self.networked:
             self.by_name[SHARED_DAEMON] = self.supervisor.start_daemon(SHARED_DAEMON)
+            self._start_private("0")
+            for proc in self.private.values():
+                proc.wait_ready(self.supervisor.ready_timeout)
             return self.main
         self.plan = plan_network(self.scenario, self.agents, free_port)
         self.state = NetworkState(self.plan)
@@ -68,9 +76,22 @@ class RunDaemons:
             self.by_name[d.name] = self.supervisor.start_daemon(
                 d.name, offline=False, peers=tuple(d.peers), p2p_ip=d.ip, p2p_port=d.p2p_port,
                 log_level=LOG_LEVEL, extra_args=extra, wait=False)
+        self._start_private(LOG_LEVEL)
         for proc in self.all:
             proc.wait_ready(self.supervisor.ready_timeout)
         return self.main
+
+    def _start_private(self, log_level: str) -> None:
+        """An offline monerod without peers for each agent of a `private_daemon` group."""
+        for spec in self.agents:
+            if getattr(spec, "private_daemon", False):
+                self.private[spec.id] = self.supervisor.start_daemon(
+                    spec.id, home=PRIVATE, offline=True, log_level=log_level,
+                    extra_args=tuple(self.scenario.monerod_args), wait=False)
+
+    def private_for(self, agent_id: str) -> DaemonProcess | None:
+        """The agent's private daemon, if its group has them."""
+        return self.private.get(agent_id)
 
     def _start_relay(self) -> None:
         net = self.run_dir / "network"
@@ -123,6 +144,34 @@ class RunDaemons:
                 self.tips[name] = {"height": height, "top": last[0] if last else None, "last": last}
             except (RpcError, KeyError, TypeError, ValueError):
                 pass
+
+    def write_chain(self) -> None:
+        """chain.json: the first daemon's main chain at the end, every block's hash by height
+        (the report tells from the journals whose blocks it holds). Nothing when it is down."""
+        proc = self.main if self.by_name else None
+        if proc is None or not proc.alive():
+            return
+        try:
+            with DaemonClient(proc.url, timeout=30, retries=0) as rpc:
+                height = int(rpc.get_info()["height"])
+                hashes = [str(h["hash"]) for start in range(0, height, CHAIN_CHUNK)
+                          for h in rpc.get_block_headers_range(start, min(height, start + CHAIN_CHUNK) - 1)]
+        except (RpcError, KeyError, TypeError, ValueError):
+            return
+        path = self.run_dir / "chain.json"
+        tmp = path.with_name(f".chain.json.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps({"daemon": proc.name, "height": height, "hashes": hashes}) + "\n",
+                       encoding="utf-8")
+        os.replace(tmp, path)
+
+    def record_private(self) -> dict | None:
+        """run.json's `private_daemons`: agent -> its private daemon's process."""
+        if not self.private:
+            return None
+        return {agent: {"name": proc.name, "url": proc.url, "rpc_port": proc.rpc_port, "pid": proc.pid,
+                        "data_dir": f"{PRIVATE}/{agent}",
+                        "exit_code": proc.popen.returncode if proc.popen else None}
+                for agent, proc in self.private.items()}
 
     def cpu(self) -> float:
         return sum(cpu_seconds(d.pid) for d in self.all)

@@ -279,6 +279,7 @@ class Launcher(Startup):
     def _read_final_height(self) -> None:
         if self.net is not None:
             self.net.read_tips()
+            self.net.write_chain()
         if self.daemon is None or not self.daemon.alive():
             return
         try:
@@ -330,6 +331,7 @@ class Launcher(Startup):
                 "interrupted_by": signal.Signals(self.signal).name if self.signal else None,
                 "final_height": self.final_height, "daemon": daemon, "agents": agents,
                 "network": self.net.record() if self.net is not None else None,
+                "private_daemons": self.net.record_private() if self.net is not None else None,
                 "crashed": [a.id for a in self.crashed()], "failures": self.failures}
 
     def _write_run_json(self) -> None:

@@ -232,8 +232,8 @@ class Supervisor:
 
     def daemon_argv(self, name: str, rpc_port: int, p2p_port: int, *, offline: bool,
                     peers: tuple[str, ...] = (), extra: tuple[str, ...] = (),
-                    p2p_ip: str = LOOPBACK, log_level: str = "0") -> list[str]:
-        data = self.root / "daemons" / name
+                    p2p_ip: str = LOOPBACK, log_level: str = "0", home: str = "daemons") -> list[str]:
+        data = self.root / home / name
         key, cert = self.tls
         argv = [MONEROD, "--regtest", "--fixed-difficulty", "1", "--keep-fakechain",
                 "--non-interactive", "--data-dir", str(data),
@@ -254,19 +254,22 @@ class Supervisor:
     def start_daemon(self, name: str = "daemon", *, offline: bool = True,
                      peers: tuple[str, ...] = (), extra_args: tuple[str, ...] = (),
                      rpc_port: int | None = None, p2p_port: int | None = None,
-                     p2p_ip: str = LOOPBACK, log_level: str = "0", wait: bool = True) -> DaemonProcess:
+                     p2p_ip: str = LOOPBACK, log_level: str = "0", wait: bool = True,
+                     home: str = "daemons") -> DaemonProcess:
         """Start a regtest monerod and wait until it answers (`wait=False`: return at once).
         P2P binds `p2p_ip` (a networked run gives each daemon its own loopback address). Ports
-        are reused on restart."""
-        old = self._claim(self.daemons, name)
+        are reused on restart. Its data is root/`home`/`name`; outside daemons/ (an agent's
+        private daemon: home "private") it is known as `home/name`."""
+        key = name if home == "daemons" else f"{home}/{name}"
+        old = self._claim(self.daemons, key)
         rpc_port = rpc_port or (old.rpc_port if old else free_port())
         p2p_port = p2p_port or (old.p2p_port if old else free_port(p2p_ip))
         argv = self.daemon_argv(name, rpc_port, p2p_port, offline=offline, peers=peers,
-                                extra=extra_args, p2p_ip=p2p_ip, log_level=log_level)
-        proc = DaemonProcess(name, argv, self.root / "daemons" / name, rpc_port,
-                             self.root / "logs" / f"daemon-{name}.out")
+                                extra=extra_args, p2p_ip=p2p_ip, log_level=log_level, home=home)
+        proc = DaemonProcess(key, argv, self.root / home / name, rpc_port,
+                             self.root / "logs" / f"daemon-{key.replace('/', '-')}.out")
         proc.p2p_port = p2p_port
-        self.daemons[name] = proc
+        self.daemons[key] = proc
         return self._launch(proc, wait)
 
     def wallet_argv(self, name: str, rpc_port: int, daemon_url: str, *,

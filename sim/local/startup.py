@@ -47,10 +47,12 @@ class Startup:
                                  wallets=sum(1 for spec in specs if spec.wallet))
         if self.net.networked:
             links = self.net.plan.links
-            say(f"{len(self.net.all)} monerod (regtest) peered over {len(links)} emulated links "
+            say(f"{len(self.net.by_name)} monerod (regtest) peered over {len(links)} emulated links "
                 f"(network/links.json); the first at {self.daemon.url}")
         else:
             say(f"monerod (regtest) at {self.daemon.url}")
+        if self.net.private:
+            say(f"{len(self.net.private)} private monerod (offline) under private/")
         self._supervisor = supervisor
         first = [s for s in specs if start_offset(s) <= 0]
         wallets = {}
@@ -82,10 +84,12 @@ class Startup:
             f"simulated on the {self.clock.describe(self.duration + self.drain)}")
 
     def _start_agent(self, spec, wallet) -> None:
+        private = self.net.private_for(spec.id)
         argv = agent_argv(spec, daemon_url=self.net.for_agent(spec.id).url, wallet_url=wallet.url if wallet else None,
                           shared=self.run_dir / "shared", journals=self.run_dir / "journals",
                           seed=self.scenario.seed, clock=self.clock.agent_args(),
-                          status=self.status_journal, python=self.python)
+                          status=self.status_journal, python=self.python,
+                          private_daemon_url=private.url if private else None)
         agent = AgentProcess(spec, argv, self.run_dir / "logs" / f"agent-{spec.id}.log", wallet,
                              ipc.journal_path(self.run_dir / "journals", spec.id))
         self.agents.append(agent)

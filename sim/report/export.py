@@ -7,6 +7,8 @@
 when two or more daemons left a log (`sim.report.propagation`):
   propagation.csv  one row per transaction or block and daemon that saw it: its delay after the origin
   forks.csv        one row per alternative block a daemon added and per reorganisation
+when a pool withheld blocks (`sim.report.selfish`):
+  selfish.csv      one row per pool: hashrate share, blocks mined, main-chain blocks, orphaned, test
 
 The run is read by `sim.report.load` and counted by `sim.report.summary.Tally`, so the tables agree
 with the summary and the report. Times are simulated: `*_t` is the journal's `t` (engine
@@ -27,7 +29,7 @@ from typing import Any
 import pandas as pd
 
 from lang.errors import InputError
-from lang.events import (AGENT_STARTED, AGENT_STOPPED, BLOCK_MINED, BOOTSTRAP_MINED, ORDER_PLACED,
+from lang.events import (AGENT_STARTED, AGENT_STOPPED, BLOCK_MINED, BLOCK_WITHHELD, BOOTSTRAP_MINED, ORDER_PLACED,
                          SIGNAL_ISSUED)
 from rpc_client.amounts import ATOMIC_PER_XMR as XMR
 from sim.report.load import NotARunDirectory, RunFiles, number, read_run
@@ -162,24 +164,26 @@ def payments_table(run: Loaded) -> pd.DataFrame:
 
 
 def blocks_table(run: Loaded) -> pd.DataFrame:
-    """One row per block height a `block_mined` (kind pool) or `bootstrap_mined` (kind bootstrap)
-    record covers: a record of n blocks at height h covers h-n+1 .. h (its hash is h's)."""
+    """One row per block height a `block_mined` (kind pool), `block_withheld` (kind withheld: its
+    height is on the pool's private chain) or `bootstrap_mined` (kind bootstrap) record covers: a
+    record of n blocks at height h covers h-n+1 .. h (its hash is h's)."""
     signals: dict[int, float | None] = {}
     for _agent, record in _records(run.files, SIGNAL_ISSUED):
         if _atomic(record.get("seq")) is not None:
             signals.setdefault(record["seq"], number(record.get("t")))
     rows = []
-    for agent, record in _records(run.files, BLOCK_MINED, BOOTSTRAP_MINED):
+    kinds = {BLOCK_MINED: "pool", BLOCK_WITHHELD: "withheld", BOOTSTRAP_MINED: "bootstrap"}
+    for agent, record in _records(run.files, BLOCK_MINED, BLOCK_WITHHELD, BOOTSTRAP_MINED):
         count = _atomic(record.get("blocks"))
         count = count if count is not None and count > 0 else 1
         top = _atomic(record.get("height"))
         heights = range(top - count + 1, top + 1) if top is not None else [None] * count
-        pool = agent if record["event"] == BLOCK_MINED else (record.get("pool") or agent)
+        pool = (record.get("pool") or agent) if record["event"] == BOOTSTRAP_MINED else agent
         seq, t = _atomic(record.get("seq")), number(record.get("t"))
         signal_t = signals.get(seq) if seq is not None else None
         for height in heights:
             row = {"height": height, "pool": pool, "agent": agent, "seq": seq,
-                   "kind": "pool" if record["event"] == BLOCK_MINED else "bootstrap",
+                   "kind": kinds[record["event"]],
                    "hash": record.get("hash") if height == top else None,
                    "t": t, "time_s": _since(t, run.origin),
                    "signal_to_block": None if t is None or signal_t is None else round(t - signal_t, 6)}
@@ -300,6 +304,9 @@ def tables(run_dir: str | Path) -> dict[str, pd.DataFrame]:
              "events": events_table(run), "agents": agents_table(run)}
     if run.network is not None:
         built.update(propagation=propagation_table(run.network), forks=forks_table(run.network))
+    if run.summary.get("selfish"):
+        from sim.report.selfish import selfish_rows
+        built["selfish"] = pd.DataFrame(selfish_rows(run.summary["selfish"]))
     return built
 
 

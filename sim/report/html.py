@@ -9,6 +9,7 @@ from rpc_client.amounts import format_xmr
 from sim.report.summary import short_duration
 
 from sim.report.plots import PLOTS, PROPAGATION_PLOT, TIPS_PLOT
+from sim.report.selfish import selfish_section
 
 __all__ = ["render_html", "headline"]
 
@@ -385,6 +386,8 @@ def render_html(report: dict, out: str | Path, replay: dict | None = None) -> st
             "<h2>Latency per payment</h2>", _latency_section(report),
             *(("<h2>Propagation</h2>", _propagation_section(report, out))
               if report.get("propagation") else ()),
+            *(("<h2>Selfish mining</h2>", selfish_section(report["selfish"], _table))
+              if report.get("selfish") else ()),
             "<h2>Errors</h2>", _errors_section(report),
             "<h2>Events per role</h2>", _events_section(report),
             *_trees_section(report, out, replay),

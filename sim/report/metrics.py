@@ -317,4 +317,6 @@ def build_metrics(files: RunFiles) -> dict:
               "problems": summary["problems"]}
     if summary.get("propagation") is not None:     # two or more daemons left a log
         report["propagation"] = summary["propagation"]
+    if summary.get("selfish") is not None:         # a pool withheld blocks
+        report["selfish"] = summary["selfish"]
     return report

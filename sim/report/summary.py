@@ -30,6 +30,7 @@ import ipc
 from lang.events import AGENT_STARTED, AGENT_STOPPED
 from sim.report.load import Journal, read_journals, read_json
 from sim.report.propagation import daemons_from_run, propagation
+from sim.report.selfish import selfish_mining
 from sim.report.tally import AgentTally, Tally
 from sim.report.verdict import Expect, judge
 
@@ -128,6 +129,9 @@ def build_summary(run_dir: str | Path, tally: Tally, run: dict | None,
     network = network if network is not None else run_propagation(run_dir, tally, run)
     if network is not None:
         summary["propagation"] = {k: v for k, v in network.items() if k != "items"}
+    selfish = selfish_mining(run_dir, tally)     # a pool withheld blocks: whose made the main chain
+    if selfish is not None:
+        summary["selfish"] = selfish
     summary["verdict"] = judge(summary, expect)
     summary["problems"] = [r["text"] for r in summary["verdict"]["reasons"]]
     return summary

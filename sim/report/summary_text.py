@@ -67,6 +67,9 @@ def format_summary(s: dict) -> str:
         lines.append(f"  latency {', '.join(lat)}")
     if s.get("propagation"):
         lines += _propagation_lines(s["propagation"])
+    if s.get("selfish"):
+        from sim.report.selfish import selfish_lines
+        lines += selfish_lines(s["selfish"])
     for role, row in s.get("events", {}).items():
         counts = ", ".join(f"{e} {n}" for e, n in row["events"].items()
                            if e not in ("agent_started", "agent_stopped"))

@@ -10,7 +10,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar
 
-from lang.events import (AGENT_STARTED, AGENT_STOPPED, BLOCK_LATE, BLOCK_MINED, BOOTSTRAP_MINED, FUNDED,
+from lang.events import (AGENT_STARTED, AGENT_STOPPED, BLOCK_LATE, BLOCK_MINED, BLOCK_WITHHELD, BLOCKS_RELEASED,
+                         BOOTSTRAP_MINED, FUNDED,
                          LEAF_FAILED, ORDER_PLACED, PAYMENT_CONFIRMED, PAYMENT_FAILED, PAYMENT_SEEN,
                          PAYMENT_SENT, PEERS_FUNDED, POOL_REGISTERED, RPC_FAILED, SIGNAL_ISSUED,
                          WAITING, WALLET_CREATED, WALLET_OPENED)
@@ -79,6 +80,9 @@ class Tally:
         self.funded_at: dict[str, float] = {}     # agent -> when it was first funded
         self.first_signal: float | None = None
         self.bootstrap_height = 0                 # the top of the controller's bootstrap blocks
+        self.block_hashes: dict[str, str] = {}    # hash of a block a pool mined -> the pool
+        self.released: set[str] = set()           # withheld blocks handed to the public daemon
+        self.finders: list[tuple[float, str]] = []   # (t, pool) of every block a pool mined
 
     def agent(self, agent_id: str) -> AgentTally:
         return self.agents.setdefault(agent_id, AgentTally())
@@ -151,6 +155,12 @@ class Tally:
 
     def _on_block_mined(self, r: dict, a: str) -> None:
         self.pool_blocks[a] += _int(r.get("blocks"), 1)
+        if isinstance(r.get("hash"), str):
+            self.block_hashes[r["hash"]] = a
+        self.finders.append((_t(r), a))
+
+    def _on_blocks_released(self, r: dict, a: str) -> None:
+        self.released.update(h for h in r.get("hashes") or () if isinstance(h, str))
 
     def _on_peers_funded(self, r: dict, a: str) -> None:
         self.funding_txids.update(t for t in r.get("txids") or () if isinstance(t, str))
@@ -184,7 +194,8 @@ class Tally:
         LEAF_FAILED: _on_leaf_failed, RPC_FAILED: _on_rpc_failed,
         BOOTSTRAP_MINED: _on_bootstrap_mined, SIGNAL_ISSUED: _on_signal_issued,
         BLOCK_LATE: _on_block_late, POOL_REGISTERED: _on_pool_registered,
-        BLOCK_MINED: _on_block_mined, PEERS_FUNDED: _on_peers_funded,
+        BLOCK_MINED: _on_block_mined, BLOCK_WITHHELD: _on_block_mined,   # mined, kept private
+        BLOCKS_RELEASED: _on_blocks_released, PEERS_FUNDED: _on_peers_funded,
         ORDER_PLACED: _on_order_placed, PAYMENT_SENT: _on_payment_sent,
         PAYMENT_FAILED: _on_payment_failed, FUNDED: _on_funded,
         WALLET_CREATED: _on_wallet_created, WALLET_OPENED: _on_wallet_created,

@@ -65,6 +65,7 @@ class AgentSpec:
     region: str | None = None       # network type regions
     network_node: int | None = None  # network type gml
     host_bandwidth: Bandwidth | None = None
+    private_daemon: bool = False    # an offline monerod of its own (a private chain)
 
     def param_args(self) -> list[str]:
         """`--param k=v ...` for tree-runner, each value encoded so the engine reads it back exactly."""
@@ -90,6 +91,7 @@ class Group:
     network_node: tuple[int, ...] = ()
     host_bandwidth: Bandwidth | None = None
     draws: dict[str, list] = field(default_factory=dict)   # per_agent params: one value per index
+    private_daemon: bool = False
 
     def ids(self) -> list[str]:
         return [self.name] if self.count == 1 else [f"{self.name}-{i}" for i in range(self.count)]
@@ -138,7 +140,8 @@ class Scenario:
                 node = (g.network_node[i % len(g.network_node)] if g.network_node else nodes[n % len(nodes)]) \
                     if nodes else None
                 out.append(AgentSpec(agent_id, g.name, i, g.tree, g.params_for(i), g.wallet, g.stop,
-                                     g.plugins, g.start_of(i), region, node, g.host_bandwidth))
+                                     g.plugins, g.start_of(i), region, node, g.host_bandwidth,
+                                     g.private_daemon))
         return out
 
     def check_trees(self) -> None:
@@ -258,6 +261,7 @@ def _groups(doc: Document, data: dict, base: Path, network: Network, duration: f
         group = Group(raw["name"], (base / raw["tree"]).resolve(), raw.get("count", 1),
                       raw.get("wallet", True), dict(raw.get("params") or {}),
                       raw.get("stop", STOP_LATE), tuple(raw.get("plugins", ())), i)
+        group.private_daemon = bool(raw.get("private_daemon", False))
         groups.append(group)
         where = ("groups", i, "name")
         if not group.tree.is_file():

@@ -253,6 +253,11 @@ GROUP_SCHEMA = _key({
                        "Whether each agent gets its own monero-wallet-rpc (own wallet directory and "
                        "ring database). `false` for agents that use no wallet, like the controller.",
                        [False], True),
+        "private_daemon": _key({"type": "boolean"},
+                               "Whether each agent gets a monerod of its own besides its daemon: offline, "
+                               "no peers, its own chain (a selfish pool's private chain, "
+                               "trees/selfish-pool.yaml). The agent reaches it as `--private-daemon`.",
+                               [True], False),
         "params": _key({"type": "object", "additionalProperties": _PARAM},
                        "Values for the tree's `params:`, for every agent of the group; a name the tree "
                        "does not declare is an error. Names: letters, digits and _.",

@@ -1,5 +1,5 @@
-"""Wiring of a scenario: every role a tree looks up is published by some group, and every count
-of agents a tree waits for exists.
+"""Wiring of a scenario: every role a tree looks up is published by some group, every count
+of agents a tree waits for exists, and a tree that calls a private daemon's RPC has one.
 
 Leaves declare what they do with roles (`Leaf.ROLES`: looks up / publishes, `Leaf.COUNTS`), so
 the check knows no role by name: a new role and its leaves are checked like the shipped ones.
@@ -41,6 +41,7 @@ class _Use:
 def check_wiring(doc, loaded: Iterable[Loaded]) -> list[Problem]:
     """Problems with the roles the groups' trees look up and the counts they wait for. `doc`
     is the scenario's yamlload.Document (for positions in the scenario file)."""
+    loaded = list(loaded)
     published: Counter = Counter()
     uses: list[_Use] = []
     for item in loaded:
@@ -53,7 +54,7 @@ def check_wiring(doc, loaded: Iterable[Loaded]) -> list[Problem]:
         for role in roles:
             published[role] += item.group.count
         uses += _counts(item, item.catalogue)
-    problems = []
+    problems = [p for item in loaded for p in _private_daemon(doc, item)]
     for use in uses:
         have = published.get(use.role, 0)
         if use.count is None and have == 0:
@@ -66,6 +67,19 @@ def check_wiring(doc, loaded: Iterable[Loaded]) -> list[Problem]:
                                      f"waits for {use.count} agents of role {use.role!r}, but the "
                                      f"scenario has {have}"))
     return problems
+
+
+def _private_daemon(doc, item: Loaded) -> list[Problem]:
+    """A tree with a leaf that calls `private.*` in a group without `private_daemon: true`."""
+    if item.tree.root is None or getattr(item.group, "private_daemon", False):
+        return []
+    for node in item.tree.root.walk():
+        leaf = getattr(item.catalogue.types.get(node.type), "leaf", None)
+        if any(call.startswith("private.") for call in getattr(leaf, "RPC", ())):
+            return [doc.problem(("groups", item.group.position, "name"),
+                                f"{node.type} ({node.where}) calls the private daemon's RPC: give group "
+                                f"{item.group.name} `private_daemon: true`")]
+    return []
 
 
 def _roles(tree: Tree, catalogue) -> list[tuple[Node, str, str, str]]:

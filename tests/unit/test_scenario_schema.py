@@ -63,7 +63,7 @@ SAMPLES = {
         "groups": [{**GROUP, "region": ["eu", "us"], "host_bandwidth": "1 Gbit"},
                    {"name": "other", "tree": str(IDLER), "region": "eu"}]},
     "gml": {**BASE, "network": {"type": "gml", "file": "net.gml"},
-            "groups": [{**GROUP, "network_node": 0}]},
+            "groups": [{**GROUP, "network_node": 0, "private_daemon": True}]},
 }
 
 

@@ -154,7 +154,7 @@ def test_the_agent_environment_is_exact(tmp_path):
 
 # tree-runner options a Shadow host leaves unset: the clock is Shadow's, the rest keep defaults
 NOT_UNDER_SHADOW = {"tree", "time_scale", "clock_origin", "lockstep", "virtual", "stop_after", "idle", "rpc_timeout",
-                    "log_level"}
+                    "log_level", "private_daemon"}   # private_daemon: only with that group key (test below)
 
 
 def test_every_tree_runner_option_is_set_or_deliberately_left_out(tmp_path):
@@ -385,3 +385,18 @@ def test_params_reach_the_agent_unchanged(tmp_path):
     for agent in scenario.agents()[:2]:
         env = data["hosts"][agent.id]["processes"][-1]["environment"]
         assert json.loads(env["MONEROSIM_PARAMS"]) == agent.params
+
+
+def test_a_private_daemon_group_gets_an_offline_monerod_on_its_host(tmp_path):
+    text = SMALL.replace("params: {hashrate: [60, 40]}}", "params: {hashrate: [60, 40]}, private_daemon: true}")
+    _, _, data = render(load_scenario(scenario_file(tmp_path, text)))
+    procs = data["hosts"]["pool-1"]["processes"]
+    assert [Path(p["path"]).name for p in procs] == ["monerod", "monerod", "monero-wallet-rpc", "python"]
+    private = procs[1]["args"].split()
+    assert "--offline" in private and "--add-exclusive-node" not in private
+    for option, value in (("--rpc-bind-ip", "127.0.0.1"), ("--rpc-bind-port", str(gen.PRIVATE_RPC)),
+                          ("--p2p-bind-ip", "127.0.0.1"), ("--data-dir", "/sim/data/private/pool-1")):
+        assert private[private.index(option) + 1] == value
+    assert procs[1]["start_time"] == procs[0]["start_time"]
+    assert procs[-1]["environment"]["MONEROSIM_PRIVATE_DAEMON"] == f"http://127.0.0.1:{gen.PRIVATE_RPC}"
+    assert "MONEROSIM_PRIVATE_DAEMON" not in data["hosts"]["idler-0"]["processes"][-1]["environment"]
