@@ -9,6 +9,7 @@ from rpc_client.amounts import format_xmr
 from sim.report.summary import short_duration
 
 from sim.report.plots import PLOTS, PROPAGATION_PLOT, TIPS_PLOT
+from sim.report.spies import section_html as spy_section
 
 __all__ = ["render_html", "headline"]
 
@@ -375,6 +376,7 @@ def render_html(report: dict, out: str | Path) -> str:
             "<h2>Latency per payment</h2>", _latency_section(report),
             *(("<h2>Propagation</h2>", _propagation_section(report, out))
               if report.get("propagation") else ()),
+            *(("<h2>Spy nodes</h2>", spy_section(report["spies"], _table)) if report.get("spies") else ()),
             "<h2>Errors</h2>", _errors_section(report),
             "<h2>Events per role</h2>", _events_section(report),
             "<h2>Plots</h2>", _figures(report, out),

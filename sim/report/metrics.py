@@ -317,4 +317,6 @@ def build_metrics(files: RunFiles) -> dict:
               "problems": summary["problems"]}
     if summary.get("propagation") is not None:     # two or more daemons left a log
         report["propagation"] = summary["propagation"]
+    if summary.get("spies") is not None:           # and some of them were spies
+        report["spies"] = summary["spies"]
     return report

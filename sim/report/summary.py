@@ -17,7 +17,8 @@ sent = matched + mismatched + missing + (sent payments the shop only marked unkn
 wrong_shop: outcome "unmatched" in `Tally.payment_rows()`).
 
 With two or more daemon logs under the run directory, `propagation` holds how transactions and
-blocks spread between the daemons and the forks (`sim.report.propagation`, `run_propagation`).
+blocks spread between the daemons and the forks (`sim.report.propagation`, `run_propagation`);
+with spy nodes too, `spies` holds the first-spy estimator's figures (`sim.report.spies`).
 """
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ import ipc
 from lang.events import AGENT_STARTED, AGENT_STOPPED
 from sim.report.load import Journal, read_journals, read_json
 from sim.report.propagation import daemons_from_run, propagation
+from sim.report.spies import first_spy, spy_names
 from sim.report.tally import AgentTally, Tally
 from sim.report.verdict import Expect, judge
 
@@ -128,6 +130,9 @@ def build_summary(run_dir: str | Path, tally: Tally, run: dict | None,
     network = network if network is not None else run_propagation(run_dir, tally, run)
     if network is not None:
         summary["propagation"] = {k: v for k, v in network.items() if k != "items"}
+        spied = first_spy(network, spy_names(run))          # spy nodes: sim.report.spies
+        if spied is not None:
+            summary["spies"] = {k: v for k, v in spied.items() if k != "guesses"}
     summary["verdict"] = judge(summary, expect)
     summary["problems"] = [r["text"] for r in summary["verdict"]["reasons"]]
     return summary
