@@ -21,7 +21,7 @@ from pathlib import Path
 from rpc_client import DaemonClient, NoWalletOpen, RpcError, WalletClient
 
 from sim.monero import ProcessError
-from sim.monero.commands import merge_options, out_peers  # an option given twice makes Monero exit
+from sim.monero.commands import exclusive_nodes, merge_options  # an option given twice makes Monero exit
 from sim.monero.tls import ensure_tls
 
 MONEROD = "monerod"
@@ -247,9 +247,9 @@ class Supervisor:
                 "--rpc-max-connections", str(RPC_CONNECTIONS)]
         if offline:
             argv.append("--offline")
-        for peer in peers:
-            argv += ["--add-exclusive-node", peer]
-        return merge_options(argv + out_peers(len(peers)), extra)
+        else:
+            argv += exclusive_nodes(peers, p2p_ip)
+        return merge_options(argv, extra)
 
     def start_daemon(self, name: str = "daemon", *, offline: bool = True,
                      peers: tuple[str, ...] = (), extra_args: tuple[str, ...] = (),

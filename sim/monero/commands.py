@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = ["MONEROD_RPC", "MONEROD_P2P", "WALLET_RPC_PORT", "LOG_LEVEL", "DEFAULT_OUT_PEERS", "Tls", "monerod_args",
-           "wallet_rpc_args", "merge_options", "out_peers"]
+           "wallet_rpc_args", "merge_options", "out_peers", "exclusive_nodes"]
 
 MONEROD_P2P, MONEROD_RPC, WALLET_RPC_PORT = 18080, 18081, 18083
 LOOPBACK = "127.0.0.1"
@@ -43,7 +43,19 @@ def monerod_args(ip: str, data_dir: Path, tls: Tls, peers: list[str]) -> list[st
             # host IPs (11.x) count as public: raise that limit too
             "--rpc-max-connections-per-private-ip", "500", "--rpc-max-connections-per-public-ip", "500",
             "--rpc-max-connections", "500"]
-    for peer in peers:
+    return args + exclusive_nodes(peers, ip)
+
+
+NOBODY_PORT = 1     # nothing listens there: a daemon that dials no one dials its own IP's port 1
+
+
+def exclusive_nodes(peers: list[str] | tuple[str, ...], ip: str) -> list[str]:
+    """`--add-exclusive-node` for each peer (and `--out-peers` past monerod's default). A daemon
+    that dials no one (a spy, the end of a line) gets `ip:1`, which refuses: without any
+    exclusive node monerod 0.18 would dial its seed nodes on the internet (and it logs the
+    refusal only at net.p2p:INFO)."""
+    args = []
+    for peer in peers or [f"{ip}:{NOBODY_PORT}"]:
         args += ["--add-exclusive-node", peer]
     return args + out_peers(len(peers))
 

@@ -88,8 +88,8 @@ def test_the_shipped_scenario_under_shadow_peers_the_same_way(tmp_path):
     for name, host in hosts.items():
         daemon = host["processes"][0]["args"]
         dialled = {ip for ip in ips.values() if f"--add-exclusive-node {ip}:18080" in daemon}
-        if name in spies:
-            assert dialled == set()                              # a spy dials no one
+        if name in spies:                                        # a spy dials no one: a refusing port
+            assert dialled == set() and f"--add-exclusive-node {ips[name]}:1" in daemon
         else:
             assert {ips[s] for s in spies} <= dialled and len(dialled) == 3 + 2     # its 3 peers + 2 spies
 
@@ -127,6 +127,9 @@ def test_local_daemons_get_the_same_limit(tmp_path):
         many = sup.daemon_argv("d", 1, 2, offline=False, peers=tuple(f"127.77.0.{i}:1" for i in range(2, 16)))
         few = sup.daemon_argv("d", 1, 2, offline=False, peers=("127.77.0.2:1",))
     assert many[many.index("--out-peers") + 1] == "14" and "--out-peers" not in few
+    alone = sup.daemon_argv("d", 1, 2, offline=False, p2p_ip="127.77.0.9")     # never the seed nodes
+    assert alone[alone.index("--add-exclusive-node") + 1] == "127.77.0.9:1"
+    assert "--add-exclusive-node" not in sup.daemon_argv("d", 1, 2, offline=True)
 
 
 # ------------------------------------------------------------------ the log lines
