@@ -37,7 +37,8 @@ def spy_names(run: dict | None) -> list[str]:
     listed = ((run or {}).get("network") or {}).get("daemons")
     if not isinstance(listed, list):
         return []
-    return sorted(d["name"] for d in listed if isinstance(d, dict) and d.get("spy") and isinstance(d.get("name"), str))
+    return sorted(d["name"] for d in listed
+                  if isinstance(d, dict) and d.get("spy") and isinstance(d.get("name"), str))
 
 
 def _mode(dandelion: dict, origin: str, t: float) -> str:
@@ -46,9 +47,8 @@ def _mode(dandelion: dict, origin: str, t: float) -> str:
     modes = [mode for start, mode in entry.get("epochs", []) if start <= t]
     if not modes:
         return "unknown"
-    if modes[-1] == "stem" and any(t <= f <= t + STEM_FAIL_WINDOW for f in entry.get("stem_failures", [])):
-        return "fluff"
-    return modes[-1]
+    failed = any(t <= f <= t + STEM_FAIL_WINDOW for f in entry.get("stem_failures", []))
+    return "fluff" if modes[-1] == "stem" and failed else modes[-1]
 
 
 def _guess(item: dict, spies: list[str]) -> dict | None:
@@ -70,8 +70,11 @@ def _tally(rows: list[dict], key) -> dict:
     groups: dict[str, list[dict]] = defaultdict(list)
     for row in rows:
         groups[key(row)].append(row)
-    return {name: {"n": len(g), "right": sum(r["right"] for r in g), "accuracy": _rate(sum(r["right"] for r in g), len(g))}
-            for name, g in sorted(groups.items())}
+    out = {}
+    for name, group in sorted(groups.items()):
+        right = sum(r["right"] for r in group)
+        out[name] = {"n": len(group), "right": right, "accuracy": _rate(right, len(group))}
+    return out
 
 
 def first_spy(network: dict | None, spies: list[str]) -> dict | None:
@@ -117,14 +120,16 @@ GUESS_COLUMNS = ["hash", "origin", "t", "mode", "spy", "delay", "from", "guess",
 
 def summary_lines(spies: dict) -> list[str]:
     """The estimator in two lines of the run summary."""
-    modes = ", ".join(f"{mode} {_share(v)}" for mode, v in spies["by_mode"].items())
+    modes = ", ".join(f"{mode} {_scored(v)}" for mode, v in spies["by_mode"].items())
     return [f"Spies ({len(spies['spies'])} of {len(spies['spies']) + len(spies['honest'])} daemons): "
-            f"first-spy accuracy {_share(spies)}, a random guess {100 * spies['baseline']:.0f}%",
+            f"first-spy accuracy {_scored(spies)}, a random guess {100 * spies['baseline']:.0f}%",
             f"  by the origin's Dandelion++ mode: {modes or '-'}"]
 
 
-def _share(v: dict) -> str:
-    return "-" if v["accuracy"] is None else f"{100 * v['accuracy']:.0f}% ({v['right']}/{v.get('scored', v.get('n'))})"
+def _scored(v: dict) -> str:
+    """'60% (29/48)': accuracy (right / scored) of the whole or of one group (`n`)."""
+    n = v.get("scored", v.get("n"))
+    return "-" if v["accuracy"] is None else f"{100 * v['accuracy']:.0f}% ({v['right']}/{n})"
 
 
 def section_html(spies: dict, table) -> str:
@@ -140,15 +145,19 @@ def section_html(spies: dict, table) -> str:
         f"{spies['origin_unknown']} of unknown origin.</p>",
         table(head, [[spies["scored"], spies["right"], _pct(spies["accuracy"])]], 0),
         "<h3>By the origin's Dandelion++ mode</h3>",
-        table(["mode", *head], [[m, v["n"], v["right"], _pct(v["accuracy"])] for m, v in spies["by_mode"].items()]),
+        table(["mode", *head], _rows(spies["by_mode"])),
         "<p class=note>stem: the origin sent it to one outgoing peer (Dandelion++); fluff: it "
         "diffused it to every peer at once (a fluff epoch, or no outgoing peer known to be at its "
         "height), as every later daemon then does.</p>",
         "<h3>By origin</h3>",
-        table(["origin", "modes", *head], [[o, "/".join(v["modes"]), v["n"], v["right"], _pct(v["accuracy"])]
-                                           for o, v in spies["by_origin"].items()], 2),
+        table(["origin", "modes", *head], [[o, "/".join(v["modes"]), *row[1:]] for (o, v), row in
+                                           zip(spies["by_origin"].items(), _rows(spies["by_origin"]))], 2),
         "<h3>By first spy</h3>",
-        table(["spy", *head], [[s, v["n"], v["right"], _pct(v["accuracy"])] for s, v in spies["by_spy"].items()])])
+        table(["spy", *head], _rows(spies["by_spy"]))])
+
+
+def _rows(groups: dict) -> list[list]:
+    return [[name, v["n"], v["right"], _pct(v["accuracy"])] for name, v in groups.items()]
 
 
 def _pct(x: float | None) -> str:

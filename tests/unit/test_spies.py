@@ -103,8 +103,8 @@ def test_without_spies_the_overlay_is_unchanged(tmp_path):
 @pytest.mark.parametrize("text, message", [
     (SPIES.replace("placement: per-host, ", ""), "spy nodes need `daemons: {placement: per-host}`"),
     (SPIES.replace("placement: per-host", "placement: shared, count: 2"), "spy nodes need"),
-    ("daemons: {placement: per-host}\ngroups:\n  - {name: spy, tree: trees/idler.yaml, wallet: false, spy: true}\n",
-     "every group is a spy"),
+    ("daemons: {placement: per-host}\ngroups:\n"
+     "  - {name: spy, tree: trees/idler.yaml, wallet: false, spy: true}\n", "every group is a spy"),
     (SPIES.replace("spy: true", "spy: 1"), "expected true or false"),
 ])
 def test_bad_spy_groups_are_refused(tmp_path, text, message):
