@@ -79,7 +79,8 @@ def scores(out: dict, found: dict) -> dict:
     for mode in MODES:
         got = (found.get("by_mode") or {}).get(mode) or {}
         out[mode] = {"n": got.get("n", 0), "right": got.get("right", 0)}
-    out["origins"] = {o: {"n": v["n"], "right": v["right"], "modes": v["modes"]}
+    out["origins"] = {o: {"n": v["n"], "right": v["right"], "modes": v["modes"],
+                          **{m: {"n": w["n"], "right": w["right"]} for m, w in (v.get("by_mode") or {}).items()}}
                       for o, v in (found.get("by_origin") or {}).items()}
     return out
 
@@ -129,6 +130,9 @@ def aggregate(rows: list[dict]) -> list[dict]:
             sd = math.sqrt(sum((x - mean) ** 2 for x in known) / (len(known) - 1)) if len(known) > 1 else None
             entry[mode] = {"right": right, "n": n, "pooled": _rate(right, n), "per_seed": per_seed,
                            "mean": mean, "sd": sd}
+        stems = [o["stem"] for r in runs for o in r["origins"].values() if o.get("stem", {}).get("n")]
+        entry["stem_origins"] = {"origins": len(stems), "all_right": sum(1 for o in stems if o["right"] == o["n"]),
+                                 "none_right": sum(1 for o in stems if o["right"] == 0)}
         out.append(entry)
     return out
 
@@ -139,16 +143,17 @@ def _pct(x: float | None) -> str:
 
 def markdown(table: list[dict]) -> str:
     """The table of docs/research.md."""
-    lines = ["| spies (share) | seeds | all: right / n (pooled; per seed) | stem origins | fluff origins | "
-             "random guess |", "|---|---|---|---|---|---|"]
+    lines = ["| spies (share) | seeds | all: right / n (pooled; per seed) | origin stemmed it | origin fluffed it | "
+             "random guess | stemming origins caught: all / none / in all |", "|---|---|---|---|---|---|---|"]
     for e in table:
         cells = []
         for mode in ("all",) + MODES:
             m = e[mode]
             seeds = ", ".join(_pct(x) for x in m["per_seed"])
             cells.append(f"{m['right']} / {m['n']} ({_pct(m['pooled'])}; {seeds})")
+        caught = e["stem_origins"]
         lines.append(f"| {e['spies']} ({_pct(e['share'])}) | {len(e['seeds'])} | {' | '.join(cells)} | "
-                     f"{_pct(e['baseline'])} |")
+                     f"{_pct(e['baseline'])} | {caught['all_right']} / {caught['none_right']} / {caught['origins']} |")
     return "\n".join(lines)
 
 
@@ -172,7 +177,7 @@ def plot(table: list[dict], path: Path) -> Path:
     ax.set_ylabel("first-spy estimator: accuracy")
     ax.set_ylim(0, 1.02)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="center right")
     ax.set_title("Guessing a transaction's origin from the first spy that saw it", fontsize=10)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)

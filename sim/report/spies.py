@@ -13,7 +13,8 @@ reached them (`sim.report.daemonlog`). The estimator works on `sim.report.propag
   accuracy   right / scored; `baseline`: 1 / the daemons that are not spies (a guess drawn at
              random among them)
 
-Per origin daemon and per Dandelion++ mode of the origin when the transaction left it: `stem`
+Per origin daemon (and per mode for each), per first spy, and per Dandelion++ mode of the origin
+when the transaction left it: `stem`
 (Dandelion++ as designed: one hop to one outgoing peer, then on along a stem) or `fluff`
 (diffusion: monerod 0.18 fluffs a transaction at once when its origin is in a fluff epoch, 20 %
 of epochs; every later hop then fluffs it too). The mode is the origin's last `Starting new
@@ -108,7 +109,8 @@ def first_spy(network: dict | None, spies: list[str]) -> dict | None:
             "unseen": unseen, "origin_unknown": unknown_origin, "origin_spy": spy_origin,
             "baseline": round(1 / len(honest), 4),
             "by_mode": _tally(rows, lambda r: r["mode"]),
-            "by_origin": {name: {**v, "modes": sorted({r["mode"] for r in rows if r["origin"] == name})}
+            "by_origin": {name: {**v, "modes": sorted({r["mode"] for r in rows if r["origin"] == name}),
+                                 "by_mode": _tally([r for r in rows if r["origin"] == name], lambda r: r["mode"])}
                           for name, v in _tally(rows, lambda r: r["origin"]).items()},
             "by_spy": _tally(rows, lambda r: r["spy"]),
             "epochs": {n: [mode for _t, mode in (dandelion.get(n) or {}).get("epochs", [])] for n in honest},
