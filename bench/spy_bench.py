@@ -74,7 +74,8 @@ def record(spies: int, seed: int, run) -> dict:
 def scores(out: dict, found: dict) -> dict:
     """`out` with the estimator's figures of one run (its summary's `spies`)."""
     out["daemons"] = len(found.get("spies", [])) + len(found.get("honest", [])) or None
-    for key in ("share", "scored", "right", "accuracy", "baseline", "no_guess", "unseen", "origin_unknown"):
+    for key in ("share", "scored", "right", "accuracy", "baseline", "no_guess", "in_block", "unseen",
+                "origin_unknown"):
         out[key] = found.get(key)
     for mode in MODES:
         got = (found.get("by_mode") or {}).get(mode) or {}
@@ -143,8 +144,9 @@ def _pct(x: float | None) -> str:
 
 def markdown(table: list[dict]) -> str:
     """The table of docs/research.md."""
-    lines = ["| spies (share) | seeds | all: right / n (pooled; per seed) | origin stemmed it | origin fluffed it | "
-             "random guess | stemming origins caught: all / none / in all |", "|---|---|---|---|---|---|---|"]
+    lines = ["| spies (share) | seeds | all: right / n (pooled; per seed) | origin stemmed it | "
+             "origin fluffed it | random guess | stemming origins caught: all / none / in all |",
+             "|---|---|---|---|---|---|---|"]
     for e in table:
         cells = []
         for mode in ("all",) + MODES:
@@ -152,8 +154,8 @@ def markdown(table: list[dict]) -> str:
             seeds = ", ".join(_pct(x) for x in m["per_seed"])
             cells.append(f"{m['right']} / {m['n']} ({_pct(m['pooled'])}; {seeds})")
         caught = e["stem_origins"]
-        lines.append(f"| {e['spies']} ({_pct(e['share'])}) | {len(e['seeds'])} | {' | '.join(cells)} | "
-                     f"{_pct(e['baseline'])} | {caught['all_right']} / {caught['none_right']} / {caught['origins']} |")
+        cells += [_pct(e["baseline"]), f"{caught['all_right']} / {caught['none_right']} / {caught['origins']}"]
+        lines.append(f"| {e['spies']} ({100 * e['share']:.3g} %) | {len(e['seeds'])} | {' | '.join(cells)} |")
     return "\n".join(lines)
 
 
@@ -217,7 +219,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", default="1,2,3", help="seeds (default 1,2,3)")
     parser.add_argument("--plot", help="also write the figure here (PNG)")
     parser.add_argument("--no-run", action="store_true", help="only aggregate what spies.json holds")
-    parser.add_argument("--rescore", action="store_true", help="with --no-run: score each run's logs again")
+    parser.add_argument("--rescore", action="store_true",
+                        help="with --no-run: score each run's logs again (spies.json is rewritten)")
     args = parser.parse_args(argv)
     out = Path(args.out)
     if args.no_run:
@@ -225,6 +228,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.rescore:           # the estimator of this checkout, on each run's daemon logs
             from sim.report.summary import summarize
             rows = [scores(r, summarize(r["out"]).get("spies") or {}) for r in rows]
+            (out / "spies.json").write_text(json.dumps(rows, indent=1) + "\n", encoding="utf-8")
     else:
         rows = sweep(_ints(args.spies), _ints(args.seeds), out)
     table = aggregate(rows)

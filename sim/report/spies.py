@@ -7,11 +7,14 @@ reached them (`sim.report.daemonlog`). The estimator works on `sim.report.propag
   scored     a transaction whose true origin is known (first seen in an RPC thread: the daemon
              its wallet submitted it to) and is not a spy, and that some spy saw
   first spy  the spy with the earliest first sighting (ties: by name)
-  guess      the daemon that spy got it from (the peer's IP, named by the network plan);
-             None when the sighting names no peer (the spy first saw it in a block)
+  guess      the daemon that spy got it from (the peer's IP, named by the network plan)
   right      the guess is the origin
   accuracy   right / scored; `baseline`: 1 / the daemons that are not spies (a guess drawn at
              random among them)
+
+Not scored: transactions no spy saw (`unseen`), of unknown origin, and those the first spy saw
+first inside a block (`in_block`: its sighting names no peer; the block got there before the
+transaction did, e.g. a pool's own transaction in the block it mined next).
 
 Per origin daemon (and per mode for each), per first spy, and per Dandelion++ mode of the origin
 when the transaction left it: `stem`
@@ -88,7 +91,7 @@ def first_spy(network: dict | None, spies: list[str]) -> dict | None:
     if not spies or not honest:
         return None
     dandelion = network.get("dandelion") or {}
-    rows, unseen, spy_origin, unknown_origin = [], 0, 0, 0
+    rows, in_block, unseen, spy_origin, unknown_origin = [], [], 0, 0, 0
     for item in (i for i in network["items"] if i["kind"] == "tx"):
         if not item["origin_rpc"]:
             unknown_origin += 1
@@ -100,12 +103,13 @@ def first_spy(network: dict | None, spies: list[str]) -> dict | None:
         if found is None:
             unseen += 1
             continue
-        rows.append({"hash": item["hash"], "origin": item["origin"], "t": item["t"],
-                     "mode": _mode(dandelion, item["origin"], item["t"]), **found})
+        row = {"hash": item["hash"], "origin": item["origin"], "t": item["t"],
+               "mode": _mode(dandelion, item["origin"], item["t"]), **found}
+        (rows if found["from"] is not None else in_block).append(row)
     right = sum(r["right"] for r in rows)
     return {"spies": spies, "honest": honest, "share": round(len(spies) / len(network["names"]), 4),
             "scored": len(rows), "right": right, "accuracy": _rate(right, len(rows)),
-            "no_guess": sum(1 for r in rows if r["guess"] is None),
+            "no_guess": sum(1 for r in rows if r["guess"] is None), "in_block": len(in_block),
             "unseen": unseen, "origin_unknown": unknown_origin, "origin_spy": spy_origin,
             "baseline": round(1 / len(honest), 4),
             "by_mode": _tally(rows, lambda r: r["mode"]),
@@ -144,7 +148,8 @@ def section_html(spies: dict, table) -> str:
         "earliest spy got it from as its origin; right when that is the daemon its wallet "
         f"submitted it to. A random guess among the {len(spies['honest'])} other daemons is right "
         f"{100 * spies['baseline']:.0f} % of the time. Not scored: {spies['unseen']} no spy saw, "
-        f"{spies['origin_unknown']} of unknown origin.</p>",
+        f"{spies.get('in_block', 0)} a spy saw first in a block, {spies['origin_unknown']} of unknown "
+        "origin.</p>",
         table(head, [[spies["scored"], spies["right"], _pct(spies["accuracy"])]], 0),
         "<h3>By the origin's Dandelion++ mode</h3>",
         table(["mode", *head], _rows(spies["by_mode"])),

@@ -9,7 +9,8 @@ and the spies spy-0 (.5) and spy-1 (.6). Dandelion++ epochs: user-1 fluff, the o
   t3  user-2 (RPC, stem epoch, but `Unable to send ... via Dandelion++ stem` 3 ms later: fluffed);
       both spies at the same millisecond, spy-0 from user-2, spy-1 from pool: spy-0 by name (right)
   t4  pool (RPC); no spy saw it (unseen)
-  t5  user-0 (RPC); spy-0 first, in a pool line naming no peer (no guess, wrong); spy-1 later
+  t5  user-0 (RPC); spy-0 first, in a pool line naming no peer (seen in a block: not scored);
+      spy-1 later, from user-0
   t6  no daemon got it over RPC (origin unknown)
 """
 import hashlib
@@ -157,29 +158,29 @@ def net():
 def test_first_spy_guesses_and_accuracy(net):
     found = first_spy(*net)
     assert found["spies"] == ["spy-0", "spy-1"] and found["honest"] == ["pool", "user-0", "user-1", "user-2"]
-    assert (found["scored"], found["right"], found["accuracy"], found["no_guess"]) == (4, 2, 0.5, 1)
-    assert (found["unseen"], found["origin_unknown"], found["origin_spy"]) == (1, 1, 0)
+    assert (found["scored"], found["right"], found["accuracy"], found["no_guess"]) == (3, 2, 0.6667, 0)
+    assert (found["in_block"], found["unseen"], found["origin_unknown"], found["origin_spy"]) == (1, 1, 1, 0)
     assert (found["baseline"], found["share"]) == (0.25, 0.3333)
     rows = {g["hash"]: g for g in found["guesses"]}
     assert {h(t): (r["origin"], r["spy"], r["guess"], r["right"], r["mode"]) for t, r in (
-        (t, rows[h(t)]) for t in ("t1", "t2", "t3", "t5"))} == {
+        (t, rows[h(t)]) for t in ("t1", "t2", "t3"))} == {
         h("t1"): ("user-0", "spy-0", "user-0", True, "stem"),
         h("t2"): ("user-1", "spy-1", "user-2", False, "fluff"),
-        h("t3"): ("user-2", "spy-0", "user-2", True, "fluff"),      # stem epoch, stem failed
-        h("t5"): ("user-0", "spy-0", None, False, "stem")}
+        h("t3"): ("user-2", "spy-0", "user-2", True, "fluff")}      # stem epoch, stem failed
+    assert h("t5") not in rows
     assert rows[h("t1")]["delay"] == 0.3 and rows[h("t1")]["from"] == "127.77.0.2:40001"
 
 
 def test_per_mode_origin_and_spy(net):
     found = first_spy(*net)
     assert found["by_mode"] == {"fluff": {"n": 2, "right": 1, "accuracy": 0.5},
-                                "stem": {"n": 2, "right": 1, "accuracy": 0.5}}
+                                "stem": {"n": 1, "right": 1, "accuracy": 1.0}}
     assert {o: {k: v for k, v in row.items() if k != "by_mode"} for o, row in found["by_origin"].items()} == {
-        "user-0": {"n": 2, "right": 1, "accuracy": 0.5, "modes": ["stem"]},
+        "user-0": {"n": 1, "right": 1, "accuracy": 1.0, "modes": ["stem"]},
         "user-1": {"n": 1, "right": 0, "accuracy": 0.0, "modes": ["fluff"]},
         "user-2": {"n": 1, "right": 1, "accuracy": 1.0, "modes": ["fluff"]}}
-    assert found["by_origin"]["user-0"]["by_mode"] == {"stem": {"n": 2, "right": 1, "accuracy": 0.5}}
-    assert found["by_spy"] == {"spy-0": {"n": 3, "right": 2, "accuracy": 0.6667},
+    assert found["by_origin"]["user-2"]["by_mode"] == {"fluff": {"n": 1, "right": 1, "accuracy": 1.0}}
+    assert found["by_spy"] == {"spy-0": {"n": 2, "right": 2, "accuracy": 1.0},
                                "spy-1": {"n": 1, "right": 0, "accuracy": 0.0}}
     assert found["epochs"] == {"pool": ["stem"], "user-0": ["stem"], "user-1": ["fluff"], "user-2": ["stem"]}
 
@@ -197,15 +198,15 @@ def test_no_spies_no_estimate(net):
 
 def test_summary_report_and_export_show_the_spies(tmp_path):
     summary = summarize(RUN)
-    assert summary["spies"]["accuracy"] == 0.5 and "guesses" not in summary["spies"]
+    assert summary["spies"]["accuracy"] == 0.6667 and "guesses" not in summary["spies"]
     text = format_summary(summary)
-    assert "Spies (2 of 6 daemons): first-spy accuracy 50% (2/4), a random guess 25%" in text
-    assert "by the origin's Dandelion++ mode: fluff 50% (1/2), stem 50% (1/2)" in text
+    assert "Spies (2 of 6 daemons): first-spy accuracy 67% (2/3), a random guess 25%" in text
+    assert "by the origin's Dandelion++ mode: fluff 50% (1/2), stem 100% (1/1)" in text
     shutil.copytree(RUN, tmp_path / "run")
     page = build_report(tmp_path / "run").read_text()
     assert "<h2>Spy nodes</h2>" in page and "<td class=l>user-2</td><td class=l>fluff</td><td>1</td>" in page
     written = {p.name: n for p, n in export(RUN, tmp_path / "export").items()}
-    assert written["spies.csv"] == 4
+    assert written["spies.csv"] == 3
     rows = pd.read_csv(tmp_path / "export" / "spies.csv", dtype={"hash": str})
     assert rows.right.sum() == 2 and set(rows.columns) >= {"origin", "mode", "spy", "guess", "right"}
     assert "spies" not in summarize(REPO / "tests" / "report_fixtures" / "run-network")
