@@ -23,6 +23,7 @@ LOG_LEVEL = "0,blockchain:INFO,txpool:INFO,net.p2p.msg:INFO,net.p2p.tx:DEBUG"
 # monerod 0.18 dials at most this many peers unless told otherwise (P2P_DEFAULT_CONNECTIONS_COUNT,
 # --out-peers); it accepts any number (--in-peers defaults to unlimited).
 DEFAULT_OUT_PEERS = 12
+NOBODY_PORT = 1     # nothing listens there: a daemon that dials no one dials its own IP's port 1
 
 
 @dataclass(frozen=True)
@@ -44,9 +45,6 @@ def monerod_args(ip: str, data_dir: Path, tls: Tls, peers: list[str]) -> list[st
             "--rpc-max-connections-per-private-ip", "500", "--rpc-max-connections-per-public-ip", "500",
             "--rpc-max-connections", "500"]
     return args + exclusive_nodes(peers, ip)
-
-
-NOBODY_PORT = 1     # nothing listens there: a daemon that dials no one dials its own IP's port 1
 
 
 def exclusive_nodes(peers: list[str] | tuple[str, ...], ip: str) -> list[str]:

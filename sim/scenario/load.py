@@ -40,7 +40,8 @@ from lang.yamlload import Document, format_path, load_file
 
 from sim.scenario.events import load_events
 from sim.scenario.draws import group_draws
-from sim.scenario.layout import GML, PER_HOST, REGIONS, Bandwidth, Daemons, Network, WalletLogin, group_layout, load_layout
+from sim.scenario.layout import (GML, PER_HOST, REGIONS, Bandwidth, Daemons, Network, WalletLogin, group_layout,
+                                  load_layout)
 from sim.scenario.schema import PATTERN_HINTS, SCHEMA, STOP_EARLY, STOP_LATE, schema_text
 
 __all__ = ["Scenario", "Group", "AgentSpec", "SCHEMA", "load_scenario", "encode_param",
