@@ -55,6 +55,7 @@ WALLET_REOPENED = "wallet_reopened"
 WAITING = "waiting"
 WAIT_TIMED_OUT = "wait_timed_out"
 DAEMON_WAITING = "daemon_waiting"
+CONNECTIONS_SEEN = "connections_seen"
 # wallets and peers
 WALLET_CREATED = "wallet_created"
 WALLET_OPENED = "wallet_opened"
@@ -102,6 +103,8 @@ _DECLARED = (
           "waiting leaves", _WAIT),
     Event(DAEMON_WAITING, "the daemon did not answer yet (first try only)",
           "WaitForDaemon", ("error",)),
+    Event(CONNECTIONS_SEEN, "the daemon's P2P connections: how many, incoming and outgoing, and "
+          "each peer's IP (`peers`, sorted)", "RecordConnections", ("count", "incoming", "outgoing", "peers")),
     Event(WALLET_CREATED, "a new wallet file was created and opened", "OpenWallet", ("wallet",)),
     Event(WALLET_OPENED, "an existing wallet file was opened", "OpenWallet", ("wallet",)),
     Event(FUNDED, "the unlocked balance reached `min_unlocked` (atomic units)",

@@ -48,6 +48,11 @@ class DaemonClient(RpcEndpoint):
         answer.setdefault("missed_tx", [])
         return answer
 
+    def get_connections(self) -> list[dict]:
+        """The daemon's P2P connections: each with `address`, `host`, `incoming`, `state`,
+        `peer_id`, `height`, `live_time`, ... ([] when it has none: monerod omits the key)."""
+        return list(self.call("get_connections").get("connections", []))
+
     def get_transaction_pool_hashes(self) -> list[str]:
         """Hashes of the transactions in the pool ([] when empty: monerod omits the key)."""
         return list(self.call_path("/get_transaction_pool_hashes").get("tx_hashes", []))

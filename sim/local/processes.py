@@ -21,7 +21,7 @@ from pathlib import Path
 from rpc_client import DaemonClient, NoWalletOpen, RpcError, WalletClient
 
 from sim.monero import ProcessError
-from sim.monero.commands import merge_options  # an option given twice makes Monero exit
+from sim.monero.commands import exclusive_nodes, merge_options  # an option given twice makes Monero exit
 from sim.monero.tls import ensure_tls
 
 MONEROD = "monerod"
@@ -247,8 +247,8 @@ class Supervisor:
                 "--rpc-max-connections", str(RPC_CONNECTIONS)]
         if offline:
             argv.append("--offline")
-        for peer in peers:
-            argv += ["--add-exclusive-node", peer]
+        else:
+            argv += exclusive_nodes(peers, p2p_ip)
         return merge_options(argv, extra)
 
     def start_daemon(self, name: str = "daemon", *, offline: bool = True,

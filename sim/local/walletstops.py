@@ -57,11 +57,12 @@ def wallet_saved(log_path: Path) -> bool | None:
 
 def judge_daemon_stop(name: str, code: int | None, tail: str) -> tuple[str | None, str | None]:
     """(failure, note) for a monerod the launcher stopped at the end of the run. monerod
-    0.18.0.0 now and then aborts ("stack smashing detected") while deinitializing P2P, after
-    "Node stopped." — the run had ended and the node stopped: a note, not a failure."""
+    0.18.0.0 now and then aborts ("stack smashing detected") while deinitializing P2P, or
+    segfaults while deinitializing the core, after "Node stopped." — the run had ended and the
+    node stopped: a note, not a failure."""
     if code in (0, None):
         return None, None
-    if code == -signal.SIGABRT and "Node stopped." in tail:
-        return None, (f"note: monerod {name} aborted in its teardown after it had stopped "
-                      "(a monerod 0.18.0.0 fault while deinitializing P2P)")
+    if code in (-signal.SIGABRT, -signal.SIGSEGV) and "Node stopped." in tail:
+        return None, (f"note: monerod {name} {describe_exit(code)} in its teardown after it had "
+                      "stopped (a monerod 0.18.0.0 fault while deinitializing)")
     return f"monerod {name} stopped badly ({describe_exit(code)})", None

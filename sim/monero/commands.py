@@ -11,14 +11,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["MONEROD_RPC", "MONEROD_P2P", "WALLET_RPC_PORT", "LOG_LEVEL", "Tls", "monerod_args", "wallet_rpc_args",
-           "merge_options"]
+__all__ = ["MONEROD_RPC", "MONEROD_P2P", "WALLET_RPC_PORT", "LOG_LEVEL", "DEFAULT_OUT_PEERS", "Tls", "monerod_args",
+           "wallet_rpc_args", "merge_options", "out_peers", "exclusive_nodes"]
 
 MONEROD_P2P, MONEROD_RPC, WALLET_RPC_PORT = 18080, 18081, 18083
 LOOPBACK = "127.0.0.1"
 # What the propagation figures read (sim.report.daemonlog): blocks added, transactions entering
-# the pool, and which peer sent what; everything else at level 0.
-LOG_LEVEL = "0,blockchain:INFO,txpool:INFO,net.p2p.msg:INFO"
+# the pool, which peer sent what, and each Dandelion++ epoch's mode (net.p2p.tx); everything
+# else at level 0.
+LOG_LEVEL = "0,blockchain:INFO,txpool:INFO,net.p2p.msg:INFO,net.p2p.tx:DEBUG"
+# monerod 0.18 dials at most this many peers unless told otherwise (P2P_DEFAULT_CONNECTIONS_COUNT,
+# --out-peers); it accepts any number (--in-peers defaults to unlimited).
+DEFAULT_OUT_PEERS = 12
+NOBODY_PORT = 1     # nothing listens there: a daemon that dials no one dials its own IP's port 1
 
 
 @dataclass(frozen=True)
@@ -39,9 +44,24 @@ def monerod_args(ip: str, data_dir: Path, tls: Tls, peers: list[str]) -> list[st
             # host IPs (11.x) count as public: raise that limit too
             "--rpc-max-connections-per-private-ip", "500", "--rpc-max-connections-per-public-ip", "500",
             "--rpc-max-connections", "500"]
-    for peer in peers:
+    return args + exclusive_nodes(peers, ip)
+
+
+def exclusive_nodes(peers: list[str] | tuple[str, ...], ip: str) -> list[str]:
+    """`--add-exclusive-node` for each peer (and `--out-peers` past monerod's default). A daemon
+    that dials no one (a spy, the end of a line) gets `ip:1`, which refuses: without any
+    exclusive node monerod 0.18 would dial its seed nodes on the internet (and it logs the
+    refusal only at net.p2p:INFO)."""
+    args = []
+    for peer in peers or [f"{ip}:{NOBODY_PORT}"]:
         args += ["--add-exclusive-node", peer]
-    return args
+    return args + out_peers(len(peers))
+
+
+def out_peers(peers: int) -> list[str]:
+    """`--out-peers N` for a daemon with more exclusive peers than monerod dials by default (a
+    daemon that dials every spy); nothing otherwise."""
+    return ["--out-peers", str(peers)] if peers > DEFAULT_OUT_PEERS else []
 
 
 def wallet_rpc_args(daemon_ip: str, wallet_dir: Path, ringdb_dir: Path, tls: Tls,

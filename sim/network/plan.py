@@ -44,11 +44,12 @@ class DaemonPlan:
     region: str | None
     p2p_port: int = 0
     peers: list[str] = field(default_factory=list)     # relay addresses it connects to
+    spy: bool = False                                  # a spy node's daemon
 
     def record(self) -> dict:
         return {"name": self.name, "ip": self.ip, "node": self.node, "region": self.region,
                 "p2p_port": self.p2p_port, "peers": list(self.peers),
-                "data_dir": f"daemons/{self.name}"}
+                "data_dir": f"daemons/{self.name}", **({"spy": True} if self.spy else {})}
 
 
 @dataclass
@@ -73,7 +74,7 @@ def plan_network(scenario: Scenario, agents: list[AgentSpec], free_port) -> Netw
     topology = build_topology(scenario, agents)
     runners = [h for h in topology.hosts if h.daemon]
     by_ip = {h.ip: h for h in runners}
-    daemons = {h.name: DaemonPlan(h.name, local_ip(h.ip), h.node, h.region) for h in runners}
+    daemons = {h.name: DaemonPlan(h.name, local_ip(h.ip), h.node, h.region, spy=h.spy) for h in runners}
     for d in daemons.values():
         d.p2p_port = free_port(d.ip)
     table = paths(topology)

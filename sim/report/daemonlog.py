@@ -1,6 +1,6 @@
 """One monerod's log, read line by line: when it first saw each transaction and block, and its forks.
 
-monerod writes tab-separated lines (`--log-level 0,blockchain:INFO,txpool:INFO,net.p2p.msg:INFO`):
+monerod writes tab-separated lines (`--log-level 0,blockchain:INFO,txpool:INFO,net.p2p.msg:INFO,net.p2p.tx:DEBUG`):
 
   2026-12-01 01:19:40.049 <TAB> [RPC1] <TAB> INFO <TAB> txpool <TAB> src/...:376 <TAB> message
 
@@ -21,6 +21,10 @@ First seen, per daemon (the earliest line counts, a later one never replaces it)
          RPC thread; in a P2P thread, from the peer of the thread's last
          `Received NOTIFY_RESPONSE_GET_OBJECTS` (blocks fetched while syncing show no other line)
 The genesis block (height 0) is left out.
+
+Dandelion++ (`net.p2p.tx:DEBUG`): each `Starting new Dandelion++ epoch: fluff|stem` (the mode a
+daemon draws at start and every 10-10.5 minutes: fluff with probability 20 % in monerod 0.18),
+and each `Unable to send transaction(s) via Dandelion++ stem` (no stem peer: fluffed instead).
 
 Forks: every `BLOCK ADDED AS ALTERNATIVE` (an alternative block) and every
 `###### REORGANIZE on height: X of Y` (Y - X + 1 blocks replaced) with its
@@ -47,7 +51,8 @@ __all__ = ["Seen", "Fork", "DaemonLog", "parse_lines", "read_daemon_log", "log_f
 _ID = r"<([0-9a-f]{64})>"
 _PEER = r"^\[(\S+) (?:OUT|INC)\] Received "
 _INTEREST = re.compile(r"Transaction added|Including transaction|Received NOTIFY_|BLOCK SUCCESSFULLY|"
-                       r"AS ALTERNATIVE|\tid:\t<|\tHEIGHT \d|REORGANIZE|Net service bound")
+                       r"AS ALTERNATIVE|\tid:\t<|\tHEIGHT \d|REORGANIZE|Net service bound|Dandelion\+\+ epoch|"
+                       r"via Dandelion\+\+ stem")
 TX_ADDED = re.compile(rf"^Transaction added to pool: txid {_ID}")
 TX_NOTIFY = re.compile(_PEER + r"NOTIFY_NEW_TRANSACTIONS \((\d+) txes\)")
 TX_INCLUDED = re.compile(rf"^Including transaction {_ID}")
@@ -60,6 +65,8 @@ HEIGHT = re.compile(r"^HEIGHT (\d+), difficulty:")
 REORG = re.compile(r"^###### REORGANIZE on height: (\d+) of (\d+) with cum_difficulty")
 REORG_DONE = re.compile(r"^REORGANIZE SUCCESS! on height: (\d+), new blockchain size: (\d+)")
 BOUND = re.compile(r"^Net service bound \(IPv4\) to (\S+):\d+$")
+EPOCH = re.compile(r"^Starting new Dandelion\+\+ epoch: (fluff|stem)$")
+STEM_FAILED = "Unable to send transaction(s) via Dandelion++ stem"
 
 
 @lru_cache(maxsize=64)
@@ -124,6 +131,8 @@ class DaemonLog:
     chain: dict[int, str] = field(default_factory=dict)             # main chain at the end: height -> id
     tips: list[tuple[float, int]] = field(default_factory=list)     # (time, height) of each main-chain add
     addresses: set[str] = field(default_factory=set)               # its own P2P IPs, when logged
+    epochs: list[tuple[float, str]] = field(default_factory=list)   # (time, "fluff" | "stem") of each D++ epoch
+    stem_failures: list[float] = field(default_factory=list)        # times it fluffed for want of a stem
     first: float | None = None    # the first timestamp read
     files: int = 0
     lines: int = 0
@@ -196,6 +205,10 @@ class _Reader:
             self.cut(int(m[2]))
         elif m := BOUND.match(text):
             self.log.addresses.add(m[1])
+        elif m := EPOCH.match(text):
+            self.log.epochs.append((t, m[1]))
+        elif text.startswith(STEM_FAILED):
+            self.log.stem_failures.append(t)
 
     def cut(self, size: int) -> None:
         """Forget the main chain from height `size` up: a reorganisation onto a chain of `size`

@@ -7,6 +7,8 @@
 when two or more daemons left a log (`sim.report.propagation`):
   propagation.csv  one row per transaction or block and daemon that saw it: its delay after the origin
   forks.csv        one row per alternative block a daemon added and per reorganisation
+  spies.csv        with spy nodes: one row per transaction scored by the first-spy estimator
+                   (`sim.report.spies`): origin, its Dandelion++ mode, first spy, guess, right
 when a pool withheld blocks (`sim.report.selfish`):
   selfish.csv      one row per pool: hashrate share, blocks mined, main-chain blocks, orphaned, test
 
@@ -34,6 +36,7 @@ from lang.events import (AGENT_STARTED, AGENT_STOPPED, BLOCK_MINED, BLOCK_WITHHE
 from rpc_client.amounts import ATOMIC_PER_XMR as XMR
 from sim.report.load import NotARunDirectory, RunFiles, number, read_run
 from sim.report.metrics import block_times, origin_of
+from sim.report.spies import GUESS_COLUMNS, first_spy, spy_names
 from sim.report.summary import Tally, build_summary, run_propagation, tally_journals
 
 __all__ = ["ExportError", "Loaded", "load", "tables", "export", "TABLES", "NETWORK_TABLES", "XMR"]
@@ -304,6 +307,9 @@ def tables(run_dir: str | Path) -> dict[str, pd.DataFrame]:
              "events": events_table(run), "agents": agents_table(run)}
     if run.network is not None:
         built.update(propagation=propagation_table(run.network), forks=forks_table(run.network))
+        spied = first_spy(run.network, spy_names(run.files.run))
+        if spied is not None:
+            built["spies"] = _frame(spied["guesses"], GUESS_COLUMNS, bools=("right",))
     if run.summary.get("selfish"):
         from sim.report.selfish import selfish_rows
         built["selfish"] = pd.DataFrame(selfish_rows(run.summary["selfish"]))

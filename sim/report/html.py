@@ -10,6 +10,7 @@ from sim.report.summary import short_duration
 
 from sim.report.plots import PLOTS, PROPAGATION_PLOT, TIPS_PLOT
 from sim.report.selfish import selfish_section
+from sim.report.spies import section_html as spy_section
 
 __all__ = ["render_html", "headline"]
 
@@ -388,6 +389,7 @@ def render_html(report: dict, out: str | Path, replay: dict | None = None) -> st
               if report.get("propagation") else ()),
             *(("<h2>Selfish mining</h2>", selfish_section(report["selfish"], _table))
               if report.get("selfish") else ()),
+            *(("<h2>Spy nodes</h2>", spy_section(report["spies"], _table)) if report.get("spies") else ()),
             "<h2>Errors</h2>", _errors_section(report),
             "<h2>Events per role</h2>", _events_section(report),
             *_trees_section(report, out, replay),

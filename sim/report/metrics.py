@@ -319,4 +319,6 @@ def build_metrics(files: RunFiles) -> dict:
         report["propagation"] = summary["propagation"]
     if summary.get("selfish") is not None:         # a pool withheld blocks
         report["selfish"] = summary["selfish"]
+    if summary.get("spies") is not None:           # and some of them were spies
+        report["spies"] = summary["spies"]
     return report

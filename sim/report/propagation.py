@@ -14,6 +14,9 @@ Per-daemon figures (per node, per region, the CDF) use the delays of daemons oth
 origin. Blocks at a height ≤ `skip_below_height` (the bootstrap burst) are left out of every
 figure but the forks. A peer address (`IP:PORT`) is named after the daemon with that IP.
 
+Dandelion++: per daemon, its epochs' modes (fluff or stem) with their start, and the times it
+fluffed a transaction for want of a stem peer (`dandelion`; the spy estimator reads them).
+
 Forks: alternative blocks (distinct ids any daemon added as alternative), reorganisations
 (daemon, split height, depth = blocks replaced), and orphaned blocks: seen by some daemon but in
 no daemon's main chain at the end of its log (each log's ADDED and REORGANIZE lines followed in
@@ -248,7 +251,15 @@ def propagation(root: Path, daemons: dict[str, dict] | None = None,
             "logs": {n: {"files": log.files, "lines": log.lines, "skipped": log.skipped, "torn": log.torn}
                      for n, log in sorted(logs.items())},
             "start": start, "tips": {n: _tips(logs[n], start) for n in names},
+            "dandelion": {n: _dandelion(logs[n], start) for n in names},
             "items": kept}
+
+
+def _dandelion(log: DaemonLog, start: float) -> dict:
+    """A daemon's Dandelion++ epochs ([seconds since `start`, "fluff" | "stem"]) and the times it
+    fluffed for want of a stem peer."""
+    return {"epochs": [[round(t - start, 3), mode] for t, mode in log.epochs],
+            "stem_failures": [round(t - start, 3) for t in log.stem_failures]}
 
 
 def _tips(log: DaemonLog, start: float, most: int = TIP_POINTS) -> list[list[float]]:

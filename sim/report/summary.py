@@ -17,7 +17,8 @@ sent = matched + mismatched + missing + (sent payments the shop only marked unkn
 wrong_shop: outcome "unmatched" in `Tally.payment_rows()`).
 
 With two or more daemon logs under the run directory, `propagation` holds how transactions and
-blocks spread between the daemons and the forks (`sim.report.propagation`, `run_propagation`).
+blocks spread between the daemons and the forks (`sim.report.propagation`, `run_propagation`);
+with spy nodes too, `spies` holds the first-spy estimator's figures (`sim.report.spies`).
 """
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ from lang.events import AGENT_STARTED, AGENT_STOPPED
 from sim.report.load import Journal, read_journals, read_json
 from sim.report.propagation import daemons_from_run, propagation
 from sim.report.selfish import selfish_mining
+from sim.report.spies import first_spy, spy_names
 from sim.report.tally import AgentTally, Tally
 from sim.report.verdict import Expect, judge
 
@@ -129,6 +131,9 @@ def build_summary(run_dir: str | Path, tally: Tally, run: dict | None,
     network = network if network is not None else run_propagation(run_dir, tally, run)
     if network is not None:
         summary["propagation"] = {k: v for k, v in network.items() if k != "items"}
+        spied = first_spy(network, spy_names(run))          # spy nodes: sim.report.spies
+        if spied is not None:
+            summary["spies"] = {k: v for k, v in spied.items() if k != "guesses"}
     selfish = selfish_mining(run_dir, tally)     # a pool withheld blocks: whose made the main chain
     if selfish is not None:
         summary["selfish"] = selfish

@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from lang.values import format_duration
+from sim.report.spies import summary_lines as spy_lines
 
 __all__ = ["format_summary", "short_duration"]
 
@@ -70,6 +71,8 @@ def format_summary(s: dict) -> str:
     if s.get("selfish"):
         from sim.report.selfish import selfish_lines
         lines += selfish_lines(s["selfish"])
+    if s.get("spies"):
+        lines += spy_lines(s["spies"])
     for role, row in s.get("events", {}).items():
         counts = ", ".join(f"{e} {n}" for e, n in row["events"].items()
                            if e not in ("agent_started", "agent_stopped"))

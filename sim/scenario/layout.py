@@ -296,10 +296,11 @@ def _gml_network(doc: Document, raw: dict, base: Path, problems: list) -> Networ
 
 def group_layout(doc: Document, raw: dict, group, network: Network,
                   duration: float | None) -> list[Problem]:
-    """Set start/stagger, region, network_node and host_bandwidth of `group` (a sim.scenario.load.Group)
-    from its raw mapping; the problems found."""
+    """Set start/stagger, region, network_node, host_bandwidth and spy of `group` (a
+    sim.scenario.load.Group) from its raw mapping; the problems found."""
     problems: list[Problem] = []
     gpath = ("groups", group.position)
+    group.spy = bool(raw.get("spy", False))
     for key in ("start", "stagger"):
         if key in raw:
             try:

@@ -40,7 +40,8 @@ from lang.yamlload import Document, format_path, load_file
 
 from sim.scenario.events import load_events
 from sim.scenario.draws import group_draws
-from sim.scenario.layout import GML, REGIONS, Bandwidth, Daemons, Network, WalletLogin, group_layout, load_layout
+from sim.scenario.layout import (GML, PER_HOST, REGIONS, Bandwidth, Daemons, Network, WalletLogin, group_layout,
+                                  load_layout)
 from sim.scenario.schema import PATTERN_HINTS, SCHEMA, STOP_EARLY, STOP_LATE, schema_text
 
 __all__ = ["Scenario", "Group", "AgentSpec", "SCHEMA", "load_scenario", "encode_param",
@@ -66,6 +67,7 @@ class AgentSpec:
     network_node: int | None = None  # network type gml
     host_bandwidth: Bandwidth | None = None
     private_daemon: bool = False    # an offline monerod of its own (a private chain)
+    spy: bool = False               # a spy node's host (docs/research.md)
 
     def param_args(self) -> list[str]:
         """`--param k=v ...` for tree-runner, each value encoded so the engine reads it back exactly."""
@@ -92,6 +94,7 @@ class Group:
     host_bandwidth: Bandwidth | None = None
     draws: dict[str, list] = field(default_factory=dict)   # per_agent params: one value per index
     private_daemon: bool = False
+    spy: bool = False               # its hosts are spy nodes
 
     def ids(self) -> list[str]:
         return [self.name] if self.count == 1 else [f"{self.name}-{i}" for i in range(self.count)]
@@ -141,7 +144,7 @@ class Scenario:
                     if nodes else None
                 out.append(AgentSpec(agent_id, g.name, i, g.tree, g.params_for(i), g.wallet, g.stop,
                                      g.plugins, g.start_of(i), region, node, g.host_bandwidth,
-                                     g.private_daemon))
+                                     g.private_daemon, g.spy))
         return out
 
     def check_trees(self) -> None:
@@ -238,6 +241,7 @@ def load_scenario(path: str | Path, *, check_trees: bool = False) -> Scenario:
     events, more = load_events(doc, data.get("events", []), layout.network, [g.name for g in groups],
                                seconds.get("duration", 0) + seconds.get("drain", 0))
     problems += more
+    problems += _spy_problems(doc, groups, layout.daemons)
     if events and not layout.daemons.several():
         problems.append(doc.problem(("events",), "network events need more than one daemon: add "
                                                  "`daemons: {placement: per-host}` (docs/network.md)", key=True))
@@ -251,6 +255,20 @@ def load_scenario(path: str | Path, *, check_trees: bool = False) -> Scenario:
     if check_trees:
         scenario.check_trees()
     return scenario
+
+
+def _spy_problems(doc: Document, groups: list[Group], daemons: Daemons) -> list[Problem]:
+    """Spy groups need a daemon per host, and some host that is not a spy."""
+    spies = [g for g in groups if g.spy]
+    if not spies:
+        return []
+    where = ("groups", spies[0].position, "spy")
+    if daemons.placement != PER_HOST:
+        return [doc.problem(where, "spy nodes need `daemons: {placement: per-host}` (a monerod on "
+                                   "every host)", key=True)]
+    if len(spies) == len(groups):
+        return [doc.problem(where, "every group is a spy: the spies need other daemons to watch", key=True)]
+    return []
 
 
 def _groups(doc: Document, data: dict, base: Path, network: Network, duration: float | None,

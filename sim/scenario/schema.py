@@ -234,6 +234,12 @@ GROUP_LAYOUT_PROPERTIES = {
         "Bandwidth of each of the group's hosts under Shadow: one value for both directions, or "
         "`{down, up}`. Without it: the switch's, the region's, or the GML node's bandwidth.",
         ["1 Gbit", {"down": "1 Gbit", "up": "200 Mbit"}]),
+    "spy": _key({"type": "boolean"},
+                "The group's hosts are spy nodes (docs/research.md, Spy nodes): needs `daemons: "
+                "{placement: per-host}`. Every other daemon dials each spy's monerod besides its own "
+                "`peers`, which are drawn among the other daemons only; a spy dials no one. The "
+                "report's Spy nodes section guesses each transaction's origin from the spies' logs "
+                "(first-spy estimator).", [True], False),
 }
 
 GROUP_SCHEMA = _key({

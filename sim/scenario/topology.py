@@ -8,6 +8,8 @@
   scenario's file; a group's host_bandwidth then goes on its hosts.
 - Daemon overlay: each daemon lists its ring successor plus random others (seeded) as exclusive
   peers, `peers` in all: the ring keeps every daemon connected, the chords keep paths short.
+  Spy hosts (a group's `spy: true`) stay out of the ring and chords; every other daemon also
+  lists each spy, so every daemon dials every spy and a spy dials no one.
 - Paths: `paths()` gives the one-way latency and loss between two graph nodes as Shadow routes
   them (a node to itself: its self-loop; otherwise the shortest path by latency, losses
   compounded). Local networked runs (`sim.network`) shape their links with it.
@@ -42,6 +44,7 @@ class Host:
     region: str | None = None               # `network: {type: regions}` only
     peers: list[str] = field(default_factory=list)        # the IP of each exclusive peer
     peer_hosts: list[str] = field(default_factory=list)   # the same peers' host names
+    spy: bool = False                       # a spy node (its agent's group has `spy: true`)
 
 
 @dataclass
@@ -90,7 +93,7 @@ def peer_overlay(count: int, peers: int, seed: int, overlay: str = "random") -> 
 
 def build_topology(scenario: Scenario, agents: list[AgentSpec]) -> Topology:
     per_host = scenario.daemons.resolved(PER_HOST) == PER_HOST
-    hosts = [Host(a.id, agent=a, daemon=per_host) for a in agents]
+    hosts = [Host(a.id, agent=a, daemon=per_host, spy=a.spy and per_host) for a in agents]
     daemons = [] if per_host else [Host(name) for name in daemon_names(scenario.daemons.count)]
     everyone = hosts + daemons
     for host, ip in zip(everyone, ip_addresses(len(everyone))):
@@ -99,11 +102,12 @@ def build_topology(scenario: Scenario, agents: list[AgentSpec]) -> Topology:
         host.daemon_ip = host.ip if per_host else daemons[k % len(daemons)].ip
     for host in daemons:
         host.daemon_ip = host.ip
-    runners = [h for h in everyone if h.daemon]
+    runners = [h for h in everyone if h.daemon and not h.spy]
+    spies = [h for h in everyone if h.spy]
     for host, chosen in zip(runners, peer_overlay(len(runners), scenario.daemons.peers, scenario.seed,
                                                 scenario.daemons.overlay)):
-        host.peers = [runners[j].ip for j in chosen]
-        host.peer_hosts = [runners[j].name for j in chosen]
+        host.peers = [runners[j].ip for j in chosen] + [spy.ip for spy in spies]
+        host.peer_hosts = [runners[j].name for j in chosen] + [spy.name for spy in spies]
     network = scenario.network
     if network.type == GML:
         for i, host in enumerate(daemons):

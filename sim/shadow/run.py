@@ -93,7 +93,8 @@ class ShadowRun:
         self.version = shadow_version(binary)
         hosts = build_topology(scenario, scenario.agents()).hosts
         self.daemons = [{"name": h.name, "ip": h.ip, "region": h.region, "node": h.node,
-                         "data_dir": f"daemons/{h.name}", "peers": list(h.peer_hosts)} for h in hosts if h.daemon]
+                         "data_dir": f"daemons/{h.name}", "peers": list(h.peer_hosts),
+                         **({"spy": True} if h.spy else {})} for h in hosts if h.daemon]
 
     def run(self) -> None:
         config = self.run_dir / "shadow.yaml"

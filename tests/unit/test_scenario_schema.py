@@ -61,7 +61,7 @@ SAMPLES = {
                    {"at": "50s", "kind": "latency", "link": "eu-us", "latency": "100ms"},
                    {"at": "55s", "kind": "loss", "link": "*", "loss": 0.01}],
         "groups": [{**GROUP, "region": ["eu", "us"], "host_bandwidth": "1 Gbit"},
-                   {"name": "other", "tree": str(IDLER), "region": "eu"}]},
+                   {"name": "other", "tree": str(IDLER), "region": "eu", "spy": True}]},
     "gml": {**BASE, "network": {"type": "gml", "file": "net.gml"},
             "groups": [{**GROUP, "network_node": 0, "private_daemon": True}]},
 }
