@@ -393,7 +393,8 @@ def test_a_private_daemon_group_gets_an_offline_monerod_on_its_host(tmp_path):
     procs = data["hosts"]["pool-1"]["processes"]
     assert [Path(p["path"]).name for p in procs] == ["monerod", "monerod", "monero-wallet-rpc", "python"]
     private = procs[1]["args"].split()
-    assert "--offline" in private and "--add-exclusive-node" not in private
+    assert "--offline" in private          # dials no one (its only exclusive node is its own port 1)
+    assert [private[i + 1] for i, a in enumerate(private) if a == "--add-exclusive-node"] == ["127.0.0.1:1"]
     for option, value in (("--rpc-bind-ip", "127.0.0.1"), ("--rpc-bind-port", str(gen.PRIVATE_RPC)),
                           ("--p2p-bind-ip", "127.0.0.1"), ("--data-dir", "/sim/data/private/pool-1")):
         assert private[private.index(option) + 1] == value
