@@ -21,7 +21,7 @@ ENTRY_POINT_GROUP = "monerosim.behaviours"
 # Modules whose Leaf subclasses are built in (Monero leaves join this list).
 BUILTIN_MODULES: tuple[str, ...] = (
     "behaviours.core", "behaviours.daemon", "behaviours.wallet", "behaviours.peers",
-    "behaviours.mining", "behaviours.payments", "behaviours.shop",
+    "behaviours.mining", "behaviours.payments", "behaviours.shop", "behaviours.flood",
 )
 
 

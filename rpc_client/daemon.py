@@ -50,3 +50,15 @@ class DaemonClient(RpcEndpoint):
     def get_transaction_pool_hashes(self) -> list[str]:
         """Hashes of the transactions in the pool ([] when empty: monerod omits the key)."""
         return list(self.call_path("/get_transaction_pool_hashes").get("tx_hashes", []))
+
+    def get_transaction_pool_stats(self) -> dict:
+        """/get_transaction_pool_stats: the pool's `txs_total`, `bytes_total`, `fee_total`
+        (atomic units), `oldest`, histograms, … (monerod's `pool_stats`)."""
+        return dict(self.call_path("/get_transaction_pool_stats").get("pool_stats") or {})
+
+    def get_block(self, height: int) -> dict:
+        """The block at `height`: `block_header` (hash, num_txes, block_weight, …) and
+        `tx_hashes` ([] when it holds only its coinbase: monerod omits the key)."""
+        answer = dict(self.call("get_block", {"height": int(height)}))
+        answer.setdefault("tx_hashes", [])
+        return answer

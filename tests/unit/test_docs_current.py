@@ -59,8 +59,8 @@ def test_generator_is_deterministic_and_has_no_timestamps():
 def test_modules_come_in_the_fixed_order_then_plugins():
     text = render_behaviours(leaf_registry([PLUGIN]))
     headings = re.findall(r"^## (.+)$", text, flags=re.M)
-    assert headings[:9] == ["Contents", "daemon", "wallet", "peers", "mining", "payments", "shop", "core",
-                            PLUGIN]
+    assert headings[:10] == ["Contents", "daemon", "wallet", "peers", "mining", "payments", "shop",
+                             "flood", "core", PLUGIN]
     assert "### ShareOf" in text and "| `fraction` | number > 0, ≤ 1 |" in text
 
 
