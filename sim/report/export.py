@@ -294,12 +294,15 @@ def forks_table(network: dict) -> pd.DataFrame:
 
 def tables(run_dir: str | Path) -> dict[str, pd.DataFrame]:
     """Every table of the run in `run_dir`, by name (TABLES, then NETWORK_TABLES when two or
-    more daemons left a log)."""
+    more daemons left a log, then `sim.report.flood_export.FLOOD_TABLES` when the run journaled
+    spam, mempool or block reads)."""
     run = load(run_dir)
     built = {"payments": payments_table(run), "blocks": blocks_table(run),
              "events": events_table(run), "agents": agents_table(run)}
     if run.network is not None:
         built.update(propagation=propagation_table(run.network), forks=forks_table(run.network))
+    from sim.report.flood_export import flood_tables   # here: it builds on this module's helpers
+    built.update(flood_tables(run))                     # FLOOD_TABLES, with flood events only
     return built
 
 

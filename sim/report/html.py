@@ -362,6 +362,12 @@ def _events_table(events: list[dict]) -> str:
             _table(["at (simulated)", "kind", "what", "links cut", "at (daemons' clock)"], rows, left={1, 2}))
 
 
+def _flood(report: dict, out: Path) -> str:
+    """The Flood section (`sim.report.flood_html`), "" without `report["flood"]`."""
+    from sim.report.flood_html import flood_section   # here: it builds on this module's helpers
+    return flood_section(report, out)
+
+
 def render_html(report: dict, out: str | Path) -> str:
     """The page for `report`, whose plots are files in `out`."""
     out = Path(out)
@@ -375,6 +381,7 @@ def render_html(report: dict, out: str | Path) -> str:
             "<h2>Latency per payment</h2>", _latency_section(report),
             *(("<h2>Propagation</h2>", _propagation_section(report, out))
               if report.get("propagation") else ()),
+            _flood(report, out),
             "<h2>Errors</h2>", _errors_section(report),
             "<h2>Events per role</h2>", _events_section(report),
             "<h2>Plots</h2>", _figures(report, out),

@@ -317,4 +317,8 @@ def build_metrics(files: RunFiles) -> dict:
               "problems": summary["problems"]}
     if summary.get("propagation") is not None:     # two or more daemons left a log
         report["propagation"] = summary["propagation"]
+    from sim.report.flood import flood_figures     # here: sim.report.flood imports this module
+    flood = flood_figures(files, tally, origin)
+    if flood is not None:                           # spam, mempool or block reads journaled
+        report["flood"] = flood
     return report
