@@ -10,7 +10,8 @@ from typing import Callable
 
 __all__ = ["Row", "bench", "BENCHES", "MODULES"]
 
-MODULES = ["bench.engine_bench", "bench.run_bench", "bench.shadow_bench", "bench.clock_bench", "bench.network_bench"]
+MODULES = ["bench.engine_bench", "bench.run_bench", "bench.shadow_bench", "bench.clock_bench", "bench.network_bench",
+           "bench.flood_bench"]
 
 
 @dataclass

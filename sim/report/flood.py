@@ -191,7 +191,8 @@ def _blocks(blocks: _Blocks, spam: set, origin: float, window: dict | None) -> d
 
 def _payments(tally: Tally, blocks: _Blocks, params: dict, origin: float,
               window: dict | None) -> list[dict]:
-    """Each payment sent: its payer's fee tier, phase, time to a block (s) and blocks waited."""
+    """Each payment sent, by time: its payer's fee tier, phase, time to a block (s) and blocks
+    waited."""
     items = []
     for row in tally.payment_rows():
         sent = number(row["t"])
@@ -207,7 +208,7 @@ def _payments(tally: Tally, blocks: _Blocks, params: dict, origin: float,
                       "height": height if came is not None else None,
                       "to_block": None if came is None else round(came - sent, 3),
                       "blocks": height - top if came is not None and top is not None else None})
-    return items
+    return sorted(items, key=lambda i: (i["sent"], i["user"]))
 
 
 def _tiers(items: list[dict]) -> dict:

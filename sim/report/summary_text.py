@@ -40,8 +40,8 @@ def _flood_lines(flood: dict) -> list[str]:
     fee tier before / during / after the flood (`sim.report.flood`)."""
     spam, window, lines = flood["spam"], flood["window"], []
     if window is not None:
-        rates = ", ".join(f"{a} {r['rate']:g}/s (set {1 / r['interval']:g}/s)" if r["rate"] and r["interval"]
-                          else a for a, r in spam["agents"].items())
+        rates = ", ".join(f"{a} {r['rate']:.3g}/s (set {1 / r['interval']:.3g}/s)"
+                          if r["rate"] and r["interval"] else a for a, r in spam["agents"].items())
         lasted = short_duration(window["start"]) + " to " + short_duration(window["end"])
         to_block = spam["to_mined"]["median"] if spam["to_mined"] else None
         lines.append(f"Flood: {spam['sent']} spam sent from {lasted} ({rates}), {spam['mined']} in "

@@ -1,0 +1,88 @@
+"""A flood of low-fee transactions against users in fee tiers (`scenarios/flood.yaml`, docs/research.md
+"Floods and fee tiers"): one real `monerosim run` on the lockstep clock, then its report.
+
+  flood.effect  the mempool's peak during the flood against before it; the median time to a
+                block of priority-1 (low-fee) and priority-3 (high-fee) payments during the flood
+                against before it; blocks waited; the spam rate achieved against the one set;
+                wall time against the simulated span.
+
+Its figures are simulated time, so they do not depend on the machine; the wall time does (the
+wallet's CPU per transaction: docs/research.md). MONEROSIM_BENCH_FLOOD_SCENARIO runs another
+scenario; the run directory is kept when MONEROSIM_BENCH_FLOOD_OUT names one.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from . import Row, bench
+from .run_bench import ROOT
+
+SCENARIO = Path(os.environ.get("MONEROSIM_BENCH_FLOOD_SCENARIO", ROOT / "scenarios" / "flood.yaml"))
+TIMEOUT = 5400.0          # real seconds the run may take
+LOW, HIGH = "1", "3"      # the fee tiers compared
+
+
+def _median(report: dict, tier: str, phase: str, what: str = "to_block") -> float:
+    stats = report["flood"]["tiers"].get(tier, {}).get("phases", {}).get(phase, {}).get(what)
+    return float(stats["median"]) if stats else float("nan")
+
+
+def _peak(report: dict, inside: bool) -> float:
+    """The highest mempool reading (transactions) during the flood, or before it."""
+    window = report["flood"]["window"]
+    peak = 0
+    for row in report["flood"]["mempool"].values():
+        for t, txs, _bytes, _height in row["series"]:
+            during = window["start"] <= t <= window["end"]
+            if txs is not None and (during if inside else t < window["start"]):
+                peak = max(peak, txs)
+    return float(peak)
+
+
+def run_flood(out: Path) -> tuple[dict, float]:
+    """Run the scenario into `out` and report it: (report.json, wall seconds)."""
+    from sim.report import build_report
+    start = time.monotonic()
+    done = subprocess.run([sys.executable, "-m", "sim.cli", "run", str(SCENARIO), "--out", str(out),
+                           "--quiet"], cwd=ROOT, capture_output=True, text=True, timeout=TIMEOUT)
+    wall = time.monotonic() - start
+    if not (out / "journals").is_dir():
+        raise RuntimeError(f"the flood run left no journals: {done.stderr[-2000:]}")
+    page = build_report(out)
+    return json.loads((page.parent / "report.json").read_text()), wall
+
+
+@bench("flood.effect")
+def flood_effect() -> list[Row]:
+    keep = os.environ.get("MONEROSIM_BENCH_FLOOD_OUT")
+    with tempfile.TemporaryDirectory(prefix="monerosim-flood-") as tmp:
+        out = Path(keep) if keep else Path(tmp) / "run"
+        report, wall = run_flood(out)
+    spam = report["flood"]["spam"]
+    spammer = next(iter(spam["agents"].values()))
+    low_before, low_during = _median(report, LOW, "before"), _median(report, LOW, "during")
+    high_before, high_during = _median(report, HIGH, "before"), _median(report, HIGH, "during")
+    blocks = _median(report, HIGH, "during", "blocks")
+    note = (f"{spam['sent']} spam sent, {spam['mined']} in blocks, {spam['failed']} refused; "
+            f"{report['flood']['blocks']['full']} of {report['flood']['blocks']['read']} blocks full; "
+            f"verdict {report['verdict']['verdict']}")
+    return [
+        Row("mempool peak during / before the flood (txs)", _peak(report, True), _peak(report, False),
+            "txs", "during > 200 (a block's worth)", _peak(report, True) > 200, note),
+        Row("priority 1: median time to a block, during / before", low_during, low_before, "s",
+            "> 2x before", low_during > 2 * low_before),
+        Row("priority 3: median time to a block, during / before", high_during, high_before, "s",
+            "< 2x before", high_during < 2 * high_before),
+        Row("priority 3: median blocks waited during / 1", blocks, 1.0, "blocks", "1 block", blocks <= 1.0),
+        Row("spam rate achieved / set", spammer["rate"] or 0.0, 1 / spammer["interval"], "/s",
+            "= set (simulated time)", abs((spammer["rate"] or 0) * spammer["interval"] - 1) < 0.01),
+        Row("wall time / simulated span", wall, float(report["run"]["span"]), "s", "", None,
+            f"the wallet's CPU per transaction; {spam['sent']} spam and "
+            f"{report['transactions']['payments']} payments"),
+    ]
