@@ -12,6 +12,11 @@ from sim.report.html import _dur, _figure, _num, _table, _xmr
 __all__ = ["flood_section"]
 
 
+def _count(value) -> str:
+    """1 and 1.0 alike: '1'; 3.5: '3.5'."""
+    return "-" if value is None else f"{value:g}"
+
+
 def _rate(interval) -> str:
     return "-" if not interval else f"{1 / interval:.3g}/s"
 
@@ -56,9 +61,9 @@ def _tiers(flood: dict) -> str:
             waits, blocks = p["to_block"] or {}, p["blocks"] or {}
             rows.append([f"priority {tier}", phase, waits.get("n", 0) + p["unmined"],
                          *(_dur(waits.get(k)) for k in ("median", "p90", "max")),
-                         _num(blocks.get("median"), 1), _num(blocks.get("max"), 0), p["unmined"]])
+                         _count(blocks.get("median")), _count(blocks.get("max")), p["unmined"]])
     payers = "; ".join(f"priority {tier}: {', '.join(t['agents'])}" for tier, t in flood["tiers"].items())
-    return (_table(["fee tier", "sent", "payments", "median", "p90", "max", "blocks waited (median)",
+    return (_table(["fee tier", "sent (flood)", "payments", "median", "p90", "max", "blocks waited (median)",
                     "blocks waited (max)", "in no block"], rows, left={0, 1}) +
             f"<p class=note>Time from sent to the block that holds the payment (simulated); blocks "
             f"waited: its height minus the top height when it was sent. Tier: the payer's "

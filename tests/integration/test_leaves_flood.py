@@ -7,8 +7,8 @@ from py_trees.common import Status
 from behaviours.flood import BlockStats, MempoolStats, SendSpam, daemon_name
 from rpc_client import to_atomic
 from sim.local.processes import free_port
-from tests.integration.leafkit import (agents, settle_pool, tall_chain,  # noqa: F401
-                                       wallet, wallet_url)
+from tests.integration.leafkit import (LeafAgent, agents, settle_pool,  # noqa: F401
+                                       tall_chain, wallet, wallet_url)
 
 pytestmark = pytest.mark.integration
 
@@ -32,8 +32,8 @@ def spammer(tall_chain):
 
 @pytest.fixture(scope="module")
 def flood(chain, spammer, tmp_path_factory):
-    """The spammer's OUTPUTS spam transactions (priorities 1, 1, 1, 3, 3, 2) and its journal."""
-    from tests.integration.leafkit import LeafAgent
+    """The spammer's OUTPUTS spam transactions (priorities 1, 1, 1, 3, 3, 2), then one more
+    (refused), and its journal."""
     settle_pool(chain)
     _, address, url = spammer
     agent = LeafAgent("spammer", tmp_path_factory.mktemp("flood"), wallet_url=url)
