@@ -22,7 +22,7 @@ ENTRY_POINT_GROUP = "monerosim.behaviours"
 BUILTIN_MODULES: tuple[str, ...] = (
     "behaviours.core", "behaviours.daemon", "behaviours.wallet", "behaviours.peers",
     "behaviours.mining", "behaviours.payments", "behaviours.shop", "behaviours.p2p",
-    "behaviours.selfish",
+    "behaviours.selfish", "behaviours.flood",
 )
 
 

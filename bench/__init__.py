@@ -11,7 +11,7 @@ from typing import Callable
 __all__ = ["Row", "bench", "BENCHES", "MODULES"]
 
 MODULES = ["bench.engine_bench", "bench.run_bench", "bench.shadow_bench", "bench.clock_bench", "bench.network_bench",
-           "bench.status_bench", "bench.selfish_bench", "bench.spy_bench"]
+           "bench.status_bench", "bench.selfish_bench", "bench.spy_bench", "bench.flood_bench"]
 
 
 @dataclass

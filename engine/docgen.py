@@ -27,7 +27,7 @@ __all__ = ["MODULE_ORDER", "render_behaviours", "leaf_registry", "write_docs"]
 # Built-in modules in the order the reference lists them (what the leaves touch).
 MODULE_ORDER: tuple[str, ...] = (
     "behaviours.daemon", "behaviours.p2p", "behaviours.wallet", "behaviours.peers", "behaviours.mining",
-    "behaviours.payments", "behaviours.shop", "behaviours.selfish", "behaviours.core",
+    "behaviours.payments", "behaviours.shop", "behaviours.selfish", "behaviours.flood", "behaviours.core",
 )
 
 _HEADER = """\

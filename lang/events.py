@@ -78,6 +78,11 @@ PAYMENT_SENT = "payment_sent"
 PAYMENT_FAILED = "payment_failed"
 PAYMENT_SEEN = "payment_seen"
 PAYMENT_CONFIRMED = "payment_confirmed"
+# floods: spam at a fee priority, what the daemon holds and mines
+SPAM_SENT = "spam_sent"
+SPAM_FAILED = "spam_failed"
+MEMPOOL_READ = "mempool_read"
+BLOCK_READ = "block_read"
 
 _WAIT = ("waiting_for", "have", "waited")
 _ORDER = ("payment_id", "shop", "amount")
@@ -146,6 +151,16 @@ _DECLARED = (
           "RecordPayment", ("txid", "payment_id", "amount", "user", "status", "height"), ("expected",)),
     Event(PAYMENT_CONFIRMED, "a payment a shop saw has `confirmations` confirmations",
           "RecordPayment", ("txid", "payment_id", "user", "amount", "confirmations", "height")),
+    Event(SPAM_SENT, "a spam transfer left the wallet at fee `priority` (amount and fee in atomic "
+          "units, `weight` in bytes)", "SendSpam", ("txid", "amount", "fee", "weight", "priority")),
+    Event(SPAM_FAILED, "a spam transfer was refused (`code`, e.g. -37: no unlocked output left)",
+          "SendSpam", ("amount", "priority", "code", "error")),
+    Event(MEMPOOL_READ, "the transaction pool of the agent's `daemon`: transactions, bytes and "
+          "fees (atomic units) at chain `height`", "MempoolStats",
+          ("daemon", "txs", "bytes", "fees", "height")),
+    Event(BLOCK_READ, "a block of the agent's `daemon`'s main chain: its transactions (`txs`, "
+          "`tx_hashes`, coinbase left out) and `weight` in bytes", "BlockStats",
+          ("daemon", "height", "hash", "txs", "weight", "tx_hashes")),
 )
 
 EVENTS: MappingProxyType = MappingProxyType({e.name: e for e in _DECLARED})

@@ -96,3 +96,8 @@ class DaemonClient(RpcEndpoint):
         """/send_raw_transaction: put a transaction in the pool (not relayed by default)."""
         return self.call_path("/send_raw_transaction", {"tx_as_hex": tx_as_hex,
                                                         "do_not_relay": bool(do_not_relay)})
+
+    def get_transaction_pool_stats(self) -> dict:
+        """/get_transaction_pool_stats: the pool's `txs_total`, `bytes_total`, `fee_total`
+        (atomic units), `oldest`, histograms, … (monerod's `pool_stats`)."""
+        return dict(self.call_path("/get_transaction_pool_stats").get("pool_stats") or {})

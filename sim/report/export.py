@@ -301,7 +301,8 @@ def forks_table(network: dict) -> pd.DataFrame:
 
 def tables(run_dir: str | Path) -> dict[str, pd.DataFrame]:
     """Every table of the run in `run_dir`, by name (TABLES, then NETWORK_TABLES when two or
-    more daemons left a log)."""
+    more daemons left a log, then `sim.report.flood_export.FLOOD_TABLES` when the run journaled
+    spam, mempool or block reads)."""
     run = load(run_dir)
     built = {"payments": payments_table(run), "blocks": blocks_table(run),
              "events": events_table(run), "agents": agents_table(run)}
@@ -313,6 +314,8 @@ def tables(run_dir: str | Path) -> dict[str, pd.DataFrame]:
     if run.summary.get("selfish"):
         from sim.report.selfish import selfish_rows
         built["selfish"] = pd.DataFrame(selfish_rows(run.summary["selfish"]))
+    from sim.report.flood_export import flood_tables   # here: it builds on this module's helpers
+    built.update(flood_tables(run))                     # FLOOD_TABLES, with flood events only
     return built
 
 

@@ -364,6 +364,12 @@ def _events_table(events: list[dict]) -> str:
             _table(["at (simulated)", "kind", "what", "links cut", "at (daemons' clock)"], rows, left={1, 2}))
 
 
+def _flood(report: dict, out: Path) -> str:
+    """The Flood section (`sim.report.flood_html`), "" without `report["flood"]`."""
+    from sim.report.flood_html import flood_section   # here: it builds on this module's helpers
+    return flood_section(report, out)
+
+
 def _trees_section(report: dict, out: Path, replay: dict | None) -> tuple[str, ...]:
     if replay is None:
         return ()
@@ -390,6 +396,7 @@ def render_html(report: dict, out: str | Path, replay: dict | None = None) -> st
             *(("<h2>Selfish mining</h2>", selfish_section(report["selfish"], _table))
               if report.get("selfish") else ()),
             *(("<h2>Spy nodes</h2>", spy_section(report["spies"], _table)) if report.get("spies") else ()),
+            _flood(report, out),
             "<h2>Errors</h2>", _errors_section(report),
             "<h2>Events per role</h2>", _events_section(report),
             *_trees_section(report, out, replay),

@@ -321,4 +321,8 @@ def build_metrics(files: RunFiles) -> dict:
         report["selfish"] = summary["selfish"]
     if summary.get("spies") is not None:           # and some of them were spies
         report["spies"] = summary["spies"]
+    from sim.report.flood import flood_figures     # here: sim.report.flood imports this module
+    flood = flood_figures(files, tally, origin)
+    if flood is not None:                           # spam, mempool or block reads journaled
+        report["flood"] = flood
     return report

@@ -322,4 +322,6 @@ def write_plots(report: dict, files: RunFiles, out: str | Path) -> dict:
         plots[PROPAGATION_PLOT[0]] = propagation_cdf(plt, report, out)
     if network and network.get("tips") and (network.get("events") or network["forks"]["reorgs"]):
         plots[TIPS_PLOT[0]] = chain_tips(plt, report, out)
+    from sim.report.flood_plots import write_flood_plots   # here: it draws with this module's helpers
+    plots.update(write_flood_plots(report, out))            # with report["flood"] only
     return plots

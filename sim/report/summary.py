@@ -62,9 +62,15 @@ def load_run(run_dir: str | Path) -> tuple[Tally, dict | None]:
 
 
 def summarize(run_dir: str | Path) -> dict:
-    """The summary of the run in `run_dir` as a JSON-ready dict, with its verdict."""
+    """The summary of the run in `run_dir` as a JSON-ready dict, with its verdict (and `flood`
+    when spam, mempool or block reads were journaled: `sim.report.flood`)."""
     tally, run = load_run(run_dir)
-    return build_summary(run_dir, tally, run, expectations(run_dir))
+    summary = build_summary(run_dir, tally, run, expectations(run_dir))
+    from sim.report.flood import run_flood     # here: it imports sim.report.metrics, which imports this
+    flood = run_flood(run_dir, tally)
+    if flood is not None:
+        summary["flood"] = flood
+    return summary
 
 
 def expectations(run_dir: str | Path) -> Expect:

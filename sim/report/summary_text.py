@@ -36,6 +36,34 @@ def _propagation_lines(net: dict) -> list[str]:
             f"(deepest {forks['max_depth']}), {forks['alternative_blocks']} alternative blocks"]
 
 
+def _flood_lines(flood: dict) -> list[str]:
+    """Spam sent and in blocks, the mempool's peak per daemon, blocks full, time to a block by
+    fee tier before / during / after the flood (`sim.report.flood`)."""
+    spam, window, lines = flood["spam"], flood["window"], []
+    if window is not None:
+        rates = ", ".join(f"{a} {r['rate']:.3g}/s (set {1 / r['interval']:.3g}/s)"
+                          if r["rate"] and r["interval"] else a for a, r in spam["agents"].items())
+        lasted = short_duration(window["start"]) + " to " + short_duration(window["end"])
+        to_block = spam["to_mined"]["median"] if spam["to_mined"] else None
+        lines.append(f"Flood: {spam['sent']} spam sent from {lasted} ({rates}), {spam['mined']} in "
+                     f"blocks (median {short_duration(to_block) if to_block is not None else '-'} "
+                     f"after sent), {spam['failed']} failed")
+    for daemon, m in flood["mempool"].items():
+        lines.append(f"  mempool of {daemon}: peak {m['peak_txs']} txs ({m['peak_bytes'] / 1000:.0f} kB) "
+                     f"at {short_duration(m['peak_at'])}, {m['reads']} reads")
+    blocks = flood["blocks"]
+    if blocks["read"]:
+        lines.append(f"  blocks of at least 90% of {blocks['zone'] // 1000} kB: {blocks['full']} of "
+                     f"{blocks['read']} read")
+
+    def median(phase: dict) -> str:
+        return short_duration(phase["to_block"]["median"]) if phase["to_block"] else "-"
+    for tier, t in flood["tiers"].items():
+        lines.append(f"  priority {tier} ({len(t['agents'])} payers), median time to a block "
+                     f"before / during / after: " + " / ".join(median(p) for p in t["phases"].values()))
+    return lines
+
+
 def format_summary(s: dict) -> str:
     """The summary as a few readable lines."""
     run, blocks, pay, tx = s["run"], s["blocks"], s["payments"], s["transactions"]
@@ -73,6 +101,8 @@ def format_summary(s: dict) -> str:
         lines += selfish_lines(s["selfish"])
     if s.get("spies"):
         lines += spy_lines(s["spies"])
+    if s.get("flood"):
+        lines += _flood_lines(s["flood"])
     for role, row in s.get("events", {}).items():
         counts = ", ".join(f"{e} {n}" for e, n in row["events"].items()
                            if e not in ("agent_started", "agent_stopped"))

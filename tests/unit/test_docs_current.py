@@ -59,8 +59,8 @@ def test_generator_is_deterministic_and_has_no_timestamps():
 def test_modules_come_in_the_fixed_order_then_plugins():
     text = render_behaviours(leaf_registry([PLUGIN]))
     headings = re.findall(r"^## (.+)$", text, flags=re.M)
-    assert headings[:11] == ["Contents", "daemon", "p2p", "wallet", "peers", "mining", "payments", "shop",
-                             "selfish", "core", PLUGIN]
+    assert headings[:12] == ["Contents", "daemon", "p2p", "wallet", "peers", "mining", "payments", "shop",
+                             "selfish", "flood", "core", PLUGIN]
     assert "### ShareOf" in text and "| `fraction` | number > 0, ≤ 1 |" in text
 
 
