@@ -56,6 +56,7 @@ WAITING = "waiting"
 WAIT_TIMED_OUT = "wait_timed_out"
 DAEMON_WAITING = "daemon_waiting"
 CONNECTIONS_SEEN = "connections_seen"
+PEER_BANNED = "peer_banned"
 # wallets and peers
 WALLET_CREATED = "wallet_created"
 WALLET_OPENED = "wallet_opened"
@@ -110,6 +111,9 @@ _DECLARED = (
           "WaitForDaemon", ("error",)),
     Event(CONNECTIONS_SEEN, "the daemon's P2P connections: how many, incoming and outgoing, and "
           "each peer's IP (`peers`, sorted)", "RecordConnections", ("count", "incoming", "outgoing", "peers")),
+    Event(PEER_BANNED, "the daemon bans `host` for `seconds` (`ban` false: the ban is lifted); "
+          "`connected` tells whether it had a connection to that IP just before",
+          "BanPeer", ("host", "ban", "seconds", "connected")),
     Event(WALLET_CREATED, "a new wallet file was created and opened", "OpenWallet", ("wallet",)),
     Event(WALLET_OPENED, "an existing wallet file was opened", "OpenWallet", ("wallet",)),
     Event(FUNDED, "the unlocked balance reached `min_unlocked` (atomic units)",

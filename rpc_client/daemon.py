@@ -53,6 +53,15 @@ class DaemonClient(RpcEndpoint):
         `peer_id`, `height`, `live_time`, ... ([] when it has none: monerod omits the key)."""
         return list(self.call("get_connections").get("connections", []))
 
+    def set_bans(self, host: str, *, ban: bool = True, seconds: int = 3600) -> None:
+        """Ban the IP `host` for `seconds` (its connections are dropped and it may not connect
+        again), or lift its ban with `ban=False`."""
+        self.call("set_bans", {"bans": [{"host": host, "ban": bool(ban), "seconds": int(seconds)}]})
+
+    def get_bans(self) -> list[dict]:
+        """The IPs banned now: each with `host`, `ip`, `seconds` left ([] when none)."""
+        return list(self.call("get_bans").get("bans", []))
+
     def get_transaction_pool_hashes(self) -> list[str]:
         """Hashes of the transactions in the pool ([] when empty: monerod omits the key)."""
         return list(self.call_path("/get_transaction_pool_hashes").get("tx_hashes", []))

@@ -1,9 +1,11 @@
-"""RecordConnections against real monerods: two regtest daemons on their own loopback addresses,
+"""RecordConnections and BanPeer against real monerods: two regtest daemons on their own loopback addresses,
 one dialling the other (as a spy node is dialled by every daemon, docs/research.md)."""
+import time
+
 import pytest
 from py_trees.common import Status
 
-from behaviours.p2p import RecordConnections
+from behaviours.p2p import BanPeer, RecordConnections
 from sim.local.processes import free_port
 from tests.integration.conftest import wait_until
 from tests.integration.leafkit import agents, bare_wallet_rpc  # noqa: F401 (fixture)
@@ -66,3 +68,31 @@ def test_an_rpc_error_is_a_failure_and_journaled(chain, agents):
     failed = agent.event("rpc_failed")
     assert (failed["method"], failed["code"], failed["type"]) == ("get_connections", -32601, "RecordConnections")
     assert agent.events("connections_seen") == []
+
+
+def test_a_banned_peer_is_dropped_and_kept_out_until_the_ban_is_lifted(pair, agents):
+    watched, dialler = pair
+    agent = agents("cutter", daemon_url=dialler.url)        # the dialler bans the daemon it dials
+    leaf = agent.ready(BanPeer(host=WATCHED, seconds=600))
+    assert agent.tick(leaf) == Status.SUCCESS
+    assert agent.event("peer_banned") == {**agent.event("peer_banned"), "host": WATCHED, "ban": True,
+                                          "seconds": 600, "connected": True}
+    bans = dialler.client().get_bans()
+    assert [b["host"] for b in bans] == [WATCHED] and 0 < bans[0]["seconds"] <= 600
+    wait_until(lambda: not dialler.client().get_connections(), 30, 0.5)     # dropped
+    time.sleep(5)
+    assert dialler.client().get_connections() == []                          # and kept out
+
+    leaf = agent.ready(BanPeer(host=WATCHED, ban=False))
+    assert agent.tick(leaf) == Status.SUCCESS
+    lifted = agent.events("peer_banned")[-1]
+    assert (lifted["ban"], lifted["seconds"], lifted["connected"]) == (False, 0, False)
+    assert dialler.client().get_bans() == []
+    wait_until(lambda: dialler.client().get_connections(), 120, 0.5)       # it dials again
+
+
+def test_a_ban_the_daemon_refuses_is_a_failure_and_journaled(chain, agents):
+    agent = agents("spy", daemon_url=bare_wallet_rpc(chain).url)      # answers, but not these calls
+    leaf = agent.ready(BanPeer(host="127.77.0.9"))
+    assert agent.tick(leaf) == Status.FAILURE
+    assert agent.event("rpc_failed")["type"] == "BanPeer" and agent.events("peer_banned") == []
