@@ -31,12 +31,14 @@ def _spam(flood: dict) -> str:
             for agent, a in spam["agents"].items()]
     to_block = spam["to_mined"] or {}
     codes = ", ".join(f"{c} ×{n}" for c, n in spam["failure_codes"].items())
+    mined = (f"In a block read: {spam['mined']} of {spam['sent']}, median "
+             f"{_dur(to_block.get('median'))} after sent (p90 {_dur(to_block.get('p90'))}, max "
+             f"{_dur(to_block.get('max'))}); in none: {spam['unmined']}." if flood["blocks"]["read"]
+             else "No block read (no monitor): which spam was mined is not known.")
     return (_table(["spammer", "sent", "failed", "from", "to", "set rate", "rate", "priority",
                     "fees XMR", "kB"], rows) +
             f"<p class=note>Flood: {_dur(window['start'])} to {_dur(window['end'])} (first to last "
-            f"spam sent). In a block read: {spam['mined']} of {spam['sent']}, median "
-            f"{_dur(to_block.get('median'))} after sent (p90 {_dur(to_block.get('p90'))}, max "
-            f"{_dur(to_block.get('max'))}); in none: {spam['unmined']}."
+            f"spam sent). {mined}"
             f"{f' Failures: {escape(codes)}.' if codes else ''} Rate: spam sent after the first, "
             "per second from the first to the last (simulated).</p>")
 

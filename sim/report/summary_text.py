@@ -45,9 +45,10 @@ def _flood_lines(flood: dict) -> list[str]:
                           if r["rate"] and r["interval"] else a for a, r in spam["agents"].items())
         lasted = short_duration(window["start"]) + " to " + short_duration(window["end"])
         to_block = spam["to_mined"]["median"] if spam["to_mined"] else None
-        lines.append(f"Flood: {spam['sent']} spam sent from {lasted} ({rates}), {spam['mined']} in "
-                     f"blocks (median {short_duration(to_block) if to_block is not None else '-'} "
-                     f"after sent), {spam['failed']} failed")
+        mined = (f"{spam['mined']} in blocks (median {short_duration(to_block) if to_block is not None else '-'}"
+                 f" after sent)" if flood["blocks"]["read"] else "no block read")
+        lines.append(f"Flood: {spam['sent']} spam sent from {lasted} ({rates}), {mined}, "
+                     f"{spam['failed']} failed")
     for daemon, m in flood["mempool"].items():
         lines.append(f"  mempool of {daemon}: peak {m['peak_txs']} txs ({m['peak_bytes'] / 1000:.0f} kB) "
                      f"at {short_duration(m['peak_at'])}, {m['reads']} reads")

@@ -119,7 +119,7 @@ def test_the_tier_table_is_what_the_journals_say(run):
             assert stats["to_block"]["n"] == len(waits)
             assert stats["to_block"]["median"] == pytest.approx(statistics.median(waits), abs=1e-3)
             assert stats["to_block"]["max"] == pytest.approx(max(waits), abs=1e-3)
-            assert 1 <= stats["blocks"]["min"] and stats["blocks"]["max"] <= 3   # blocks not full
+            assert stats["blocks"]["max"] <= 3          # blocks far from full: the next one or so
 
 
 def test_the_page_and_the_export_have_the_flood(run, tmp_path):

@@ -154,3 +154,14 @@ def test_a_run_without_flood_events_has_no_flood(tmp_path):
     tally = tally_journals(files.journals)
     assert flood_figures(files, tally, 1000.0) is None and run_flood(run, tally) is None
     assert "flood" not in build_metrics(files) and "flood" not in summarize(run)
+
+
+def test_spam_without_a_monitor_says_no_block_was_read(tmp_path):
+    run = tmp_path / "run"
+    _write(run, "spammer", [_started("spammer", interval="30s"), _spam(1100.0, "s1"),
+                            _spam(1130.0, "s2"), _stopped()])
+    summary = summarize(run)
+    assert (summary["flood"]["spam"]["sent"], summary["flood"]["blocks"]["read"]) == (2, 0)
+    assert "Flood: 2 spam sent from 1m40s to 2m10s (spammer 0.0333/s (set 0.0333/s)), no block read, 0 failed" \
+        in format_summary(summary)
+    assert "No block read (no monitor)" in build_report(run).read_text()
