@@ -69,13 +69,14 @@ class LiveFleet:
             for i, node in enumerate(agent.nodes):
                 if node[4] != "leaf":
                     continue
-                row = entry["leaves"].setdefault(i, {"label": node_label(agent.nodes, i), "now": 0,
-                                                     "success": 0, "failure": 0})
+                label = node_label(agent.nodes, i)     # by label: one role, several trees
+                row = entry["leaves"].setdefault(label, {"label": label, "now": 0,
+                                                         "success": 0, "failure": 0})
                 row["now"] += agent.states[i] == "R"
                 row["success"] += agent.finished.get((i, "S"), 0)
                 row["failure"] += agent.finished.get((i, "F"), 0)
         for entry in roles.values():
-            entry["leaves"] = [row for _, row in sorted(entry["leaves"].items())
+            entry["leaves"] = [row for row in entry["leaves"].values()
                                if row["now"] or row["success"] or row["failure"]]
         return {"agents": sum(1 for a in self.agents.values() if a.nodes),
                 "ended": sum(1 for a in self.agents.values() if a.ended),

@@ -123,26 +123,25 @@ def _running_spans(status: AgentStatus, end: float) -> dict[int, list[tuple[floa
 
 
 def fleet(statuses: dict[str, AgentStatus], end: float, points: int = FLEET_POINTS) -> dict:
-    """{role: {"times": [...], "agents": n, "series": [{"node", "label", "counts"}]}}: agents in
+    """{role: {"times": [...], "agents": n, "series": [{"label", "counts"}]}}: agents in
     each leaf at `points` times from 0 to `end` (leaves nobody ran are left out)."""
     times = [end * k / (points - 1) for k in range(points)] if end > 0 else [0.0]
     out: dict[str, dict] = {}
     for status in statuses.values():
         role = status.role or "(no role)"
-        entry = out.setdefault(role, {"times": times, "agents": 0, "nodes": status.nodes,
-                                      "counts": {}})
+        entry = out.setdefault(role, {"times": times, "agents": 0, "counts": {}})
         entry["agents"] += 1
         for i, spans in _running_spans(status, end).items():
-            counts = entry["counts"].setdefault(i, [0] * len(times))
+            # by label: agents of one role may run different trees (a selfish and an honest pool)
+            counts = entry["counts"].setdefault(node_label(status.nodes, i), [0] * len(times))
             covered = set()
             for a, b in spans:       # the times t with a <= t < b
                 covered.update(range(bisect_left(times, a), bisect_left(times, b)))
             for k in covered:
                 counts[k] += 1
     for entry in out.values():
-        nodes, counts = entry.pop("nodes"), entry.pop("counts")
-        entry["series"] = [{"node": i, "label": node_label(nodes, i), "counts": counts[i]}
-                           for i in sorted(counts) if any(counts[i])]
+        counts = entry.pop("counts")
+        entry["series"] = [{"label": label, "counts": c} for label, c in counts.items() if any(c)]
     return out
 
 
@@ -150,13 +149,14 @@ def leaf_stats(statuses: dict[str, AgentStatus], end: float) -> dict[str, list[d
     """{role: [{node, label, type, ticks, success, failure, running, agents}]}, leaves in tree
     order. Counts come from the agents' end records; an agent killed before writing them counts
     its finishes from its changes (ticks unknown: left out)."""
-    out: dict[str, dict[int, dict]] = {}
+    out: dict[str, dict[str, dict]] = {}
     for status in statuses.values():
         rows = out.setdefault(status.role or "(no role)", {})
         spans = _running_spans(status, end)
         finished = _finishes(status)
         for i in status.leaves:
-            row = rows.setdefault(i, {"node": i, "label": node_label(status.nodes, i),
+            label = node_label(status.nodes, i)        # by label: one role, several trees
+            row = rows.setdefault(label, {"node": i, "label": label,
                                       "type": status.nodes[i][1], "ticks": 0, "success": 0,
                                       "failure": 0, "running": 0.0, "agents": 0})
             counts = status.counts
@@ -171,7 +171,7 @@ def leaf_stats(statuses: dict[str, AgentStatus], end: float) -> dict[str, list[d
             ran = counts["ticks"][i] if counts is not None and i < len(counts["ticks"]) else \
                 len(spans.get(i, ())) + finished.get((i, "S"), 0) + finished.get((i, "F"), 0)
             row["agents"] += 1 if ran else 0
-    return {role: [rows[i] for i in sorted(rows) if rows[i]["agents"]] for role, rows in out.items()}
+    return {role: [row for row in rows.values() if row["agents"]] for role, rows in out.items()}
 
 
 def _finishes(status: AgentStatus) -> dict[tuple[int, str], int]:

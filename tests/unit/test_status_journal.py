@@ -125,3 +125,36 @@ def test_tree_runner_writes_it_and_refuses_a_status_dir_it_cannot_write(tmp_path
     bad = subprocess.run([sys.executable, "-m", "engine", "run", str(tree), "--agent", "a2", "--virtual",
                           "--status", str(tmp_path / "file")], cwd=REPO, capture_output=True, text=True)
     assert bad.returncode == 2 and "--status" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_the_report_counts_agents_of_one_role_running_different_trees(tmp_path):
+    """A selfish and an honest pool share the role `pool` with different trees: the fleet and the
+    leaf table go by each agent's own leaves."""
+    from sim.report.livefleet import LiveFleet
+    from sim.report.statuses import fleet, leaf_stats, read_statuses
+    status = tmp_path / "status"
+    status.mkdir()
+    leaf = lambda name, parent: [f"p.{name}", name, name, parent, "leaf", name]  # noqa: E731
+    seq = ["p", "Sequence", "s", -1, "composite", "→ Sequence"]
+    (status / "honest.jsonl").write_text(
+        json.dumps({"t": 0, "agent": "honest", "tree": "pool.yaml", "role": "pool",
+                    "nodes": [seq, leaf("AwaitMiningSignal", 0)]}) + "\n"
+        + json.dumps({"t": 0, "c": [0, "R", 1, "R"]}) + "\n"
+        + json.dumps({"t": 10, "c": [1, "S"]}) + "\n")
+    (status / "selfish.jsonl").write_text(
+        json.dumps({"t": 0, "agent": "selfish", "tree": "selfish-pool.yaml", "role": "pool",
+                    "nodes": [seq, leaf("ReadChains", 0), leaf("MineWithheld", 0), leaf("Wait", 0)]}) + "\n"
+        + json.dumps({"t": 0, "c": [0, "R", 1, "S", 2, "S", 3, "R"]}) + "\n"
+        + json.dumps({"t": 20, "counts": {"ticks": [1, 1, 1, 1], "success": [0, 1, 1, 0],
+                                          "failure": [0, 0, 0, 0]}}) + "\n")
+    statuses = read_statuses(tmp_path)
+    series = {s["label"]: s["counts"] for s in fleet(statuses, 20, points=3)["pool"]["series"]}
+    assert series == {"AwaitMiningSignal": [1, 0, 0], "Wait": [1, 1, 0]}
+    rows = {r["label"]: (r["agents"], r["success"]) for r in leaf_stats(statuses, 20)["pool"]}
+    assert rows == {"AwaitMiningSignal": (1, 1), "ReadChains": (1, 1), "MineWithheld": (1, 1),
+                    "Wait": (1, 0)}
+    live = LiveFleet(tmp_path)
+    live.update()
+    now = {r["label"]: (r["now"], r["success"]) for r in live.snapshot()["roles"]["pool"]["leaves"]}
+    assert now == {"AwaitMiningSignal": (0, 1), "ReadChains": (0, 1), "MineWithheld": (0, 1),
+                   "Wait": (1, 0)}
