@@ -48,7 +48,7 @@ def _live_view(launcher: Launcher, port: int) -> LiveView:
         return {"status": launcher.status, "verdict": launcher.verdict,
                 "simulated": clock.elapsed() if clock is not None else None}
     view = LiveView(launcher.run_dir, state, port)
-    launcher.display.say(f"live view: {view.start()}", always=True)
+    launcher.display.say(f"live view: {view.start()}")     # --quiet: not even this
     return view
 
 

@@ -43,7 +43,7 @@ def finishes(run_dir: Path) -> dict[tuple[str, str], list[int]]:
 def test_the_live_page_answers_during_the_run_and_ends_with_the_final_counts(tmp_path, browser):
     run_dir = tmp_path / "run"
     proc = subprocess.Popen([sys.executable, "-m", "sim.cli", "run", str(SCENARIO), "--duration", "3m",
-                             "--out", str(run_dir), "--quiet", "--live-hold", "30s"],
+                             "--out", str(run_dir), "--live-hold", "30s"],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         first = proc.stderr.readline()
