@@ -17,7 +17,7 @@ from typing import Any, Iterable
 
 @dataclass(frozen=True, order=True)
 class Problem:
-    """One thing wrong with a tree file, with where it is."""
+    """One thing wrong with a tree file, with where it is (line 0: in a command-line option)."""
 
     file: str
     line: int
@@ -26,7 +26,8 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        where = f"{self.file}:{self.line}:{self.col}"
+        # line 0: a value given on the command line; `file` is the option that gave it
+        where = f"{self.file}:{self.line}:{self.col}" if self.line else self.file
         return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
 
 

@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterator
 
-from lang.errors import InputError, kind_of
+from lang.errors import InputError, UsageError, kind_of
 
 __all__ = [
     "DURATION_PATTERN", "DurationError", "parse_duration", "format_duration", "is_number",
@@ -316,3 +316,14 @@ def refs_in(value: Any) -> Iterator[BlackboardRef]:
     elif isinstance(value, list):
         for v in value:
             yield from refs_in(v)
+
+
+def parse_duration_option(raw: str, option: str = "--duration") -> float:
+    """A duration option as seconds above 0 (a bare number is seconds); UsageError when bad."""
+    try:
+        duration = parse_duration(float(raw) if is_number(raw) else raw)
+    except DurationError as exc:
+        raise UsageError(f"{option} {raw}: {exc}") from None
+    if not duration > 0:
+        raise UsageError(f"{option} {raw}: must be above 0")
+    return duration

@@ -120,6 +120,12 @@ class Document:
         self.data = data
         self._values = values
         self._keys = keys
+        self._overrides: dict[tuple, str] = {}
+
+    def mark_override(self, path: tuple, option: str) -> None:
+        """The value at `path` came from the command line (`option`, e.g. `--param a.b=1`): a
+        problem there or below names the option instead of a line of the file."""
+        self._overrides[tuple(path)] = option
 
     def where(self, path: tuple, *, key: bool = False) -> tuple[int, int]:
         """(line, col), 1-based, of the value at `path` (or of its key); nearest ancestor if unknown."""
@@ -135,6 +141,11 @@ class Document:
             key = False
 
     def problem(self, path: tuple, message: str, *, key: bool = False, shown: str | None = None) -> Problem:
+        path = tuple(path)
+        for depth in range(len(path), 0, -1):
+            option = self._overrides.get(path[:depth])
+            if option is not None:
+                return Problem(option, 0, 0, shown if shown is not None else format_path(path), message)
         line, col = self.where(path, key=key)
         return Problem(self.file, line, col, shown if shown is not None else format_path(path), message)
 

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from lang.errors import MonerosimError, UsageError, exit_status
-from lang.values import is_number
+from lang.values import is_number, parse_duration_option
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -27,16 +27,16 @@ def _demo(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from sim.local.run import run_scenario
     from sim.scenario.load import load_scenario
-    scenario = load_scenario(args.scenario, check_trees=True)
+    scenario = load_scenario(args.scenario, check_trees=True, overrides=_overrides(args))
     if args.engine == "shadow" or args.shadow or args.no_memory_check:
         return _run_under_shadow(args, scenario)
     scale, max_speed = _positive(args, "time_scale", "max_speed")
     clock = args.clock or ("scaled" if scale is not None else "lockstep")
     if max_speed is not None and clock != "lockstep":
         raise UsageError("--max-speed applies to the lockstep clock only")
-    duration = None if args.duration is None else _duration(args.duration)
+    duration = None if args.duration is None else parse_duration_option(args.duration)
     live = None if args.no_live else _port(args.live_port)
-    hold = 0.0 if args.live_hold is None else _duration(args.live_hold, "--live-hold")
+    hold = 0.0 if args.live_hold is None else parse_duration_option(args.live_hold, "--live-hold")
     return _start(args, scenario, lambda run_dir: run_scenario(
         scenario, run_dir, clock=clock, time_scale=scale, max_speed=max_speed, duration=duration,
         quiet=args.quiet, status_journal=not args.no_status_journal,
@@ -55,6 +55,22 @@ def _run_under_shadow(args: argparse.Namespace, scenario) -> int:
                          "the run lasts the scenario's duration + drain)")
     return _start(args, scenario, lambda run_dir: run_under_shadow(
         scenario, run_dir, shadow=args.shadow, quiet=args.quiet, memory_check=not args.no_memory_check))
+
+
+def _overrides(args: argparse.Namespace) -> list:
+    """`--seed` then each `--param`, in the order given (`sim.scenario.overrides`)."""
+    from sim.scenario.overrides import parse_override, seed_override
+    out = [] if args.seed is None else [seed_override(args.seed)]
+    return out + [parse_override(text) for text in args.param or ()]
+
+
+def _add_overrides(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--seed", help="the scenario's seed (overrides its `seed:`)")
+    parser.add_argument("--param", action="append", metavar="KEY=VALUE",
+                        help="change one value of the scenario, checked like the file: GROUP.KEY "
+                             "(a group key, else a param of its tree: user.count=50, "
+                             "pool.hashrate=[60,40]) or a scenario key (duration=30m, "
+                             "daemons.peers=8); repeatable (docs/sweeps.md)")
 
 
 def _start(args: argparse.Namespace, scenario, start) -> int:
@@ -95,18 +111,6 @@ def _positive(args: argparse.Namespace, *dests: str) -> list[float | None]:
     if bad:
         raise UsageError("\nmonerosim: ".join(bad))      # one line each, as every line is said
     return values
-
-
-def _duration(raw: str, option: str = "--duration") -> float:
-    """A duration option as seconds above 0 (a bare number is seconds); UsageError when bad."""
-    from lang.values import DurationError, parse_duration
-    try:
-        duration = parse_duration(float(raw) if is_number(raw) else raw)
-    except DurationError as exc:
-        raise UsageError(f"{option} {raw}: {exc}") from None
-    if not duration > 0:
-        raise UsageError(f"{option} {raw}: must be above 0")
-    return duration
 
 
 def _port(raw: str | None) -> int:
@@ -232,6 +236,8 @@ def _parser() -> argparse.ArgumentParser:
     schema.add_argument("--status", action="store_true",
                         help="the JSON Schema of a status journal's lines (docs/status.schema.json)")
     schema.set_defaults(func=_schema)
+    from sim.sweep.commands import add_commands
+    add_commands(sub)
     _add_reader(sub, "report", _report, "write report.json, plots and report.html for a run "
                                         "directory (local, or a Shadow run's journals/ + shared/)")
     _add_reader(sub, "export", _export, "write a run directory's payments, blocks, journal "
@@ -246,6 +252,7 @@ def _add_run(sub) -> None:
                                      "tree-runner per agent; then print the summary")
     run.add_argument("scenario", help="scenario YAML file")
     run.add_argument("--out", help="run directory (default runs/<name>-<time>; must be empty)")
+    _add_overrides(run)
     run.add_argument("--engine", choices=("local", "shadow"), default="local",
                      help="local (default): processes on this machine; shadow: generate the Shadow "
                           "config into the run directory and run it under Shadow (docs/shadow.md)")
@@ -280,6 +287,7 @@ def _add_generate(sub) -> None:
                                           "scenario, checked against Shadow's rules")
     gen.add_argument("scenario", help="scenario YAML file")
     gen.add_argument("-o", "--out", required=True, help="output directory")
+    _add_overrides(gen)
     gen.add_argument("--data-root", help="where agents and daemons write: shared/, journals/, wallets/, "
                                          "daemons/ (default: the output directory)")
     gen.add_argument("--python", help="absolute Python that runs tree-runner (default: this one)")

@@ -319,7 +319,7 @@ class Launcher(Startup):
                 entry["wallet"].update(self.wallet_stops.get(entry["id"], {}))
         return {"scenario": self.scenario.name, "scenario_file": str(self.scenario.path.resolve()),
                 "description": self.scenario.description, "seed": self.scenario.seed,
-                "duration": self.duration, "drain": self.drain,
+                "overrides": self.scenario.overrides, "duration": self.duration, "drain": self.drain,
                 "clock": self.clock.record() if self.clock is not None else {"kind": self.clock_kind},
                 "time_scale": self.time_scale if self.clock_kind == "scaled" else None,
                 "clock_origin": self.clock.origin if self.clock is not None else None,

@@ -29,8 +29,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
+import yaml
 from jsonschema import Draft202012Validator
 
 import ipc
@@ -40,6 +41,7 @@ from lang.yamlload import Document, format_path, load_file
 
 from sim.scenario.events import load_events
 from sim.scenario.draws import group_draws
+from sim.scenario.overrides import Override, apply_overrides
 from sim.scenario.layout import (GML, PER_HOST, REGIONS, Bandwidth, Daemons, Network, WalletLogin, group_layout,
                                   load_layout)
 from sim.scenario.schema import PATTERN_HINTS, SCHEMA, STOP_EARLY, STOP_LATE, schema_text
@@ -128,6 +130,7 @@ class Scenario:
     wallet_rpc_args: tuple[str, ...] = ()
     wallet_login: WalletLogin | None = None
     events: list = field(default_factory=list)       # sim.scenario.events.NetworkEvent, in time order
+    overrides: dict[str, Any] = field(default_factory=dict)  # `--seed`/`--param` key -> value
 
     def agents(self) -> list[AgentSpec]:
         """Every agent, group by group in scenario order. Without a group `region` (or
@@ -215,10 +218,14 @@ def encode_param(value: Any) -> str:
     return text
 
 
-def load_scenario(path: str | Path, *, check_trees: bool = False) -> Scenario:
-    """Read, validate and resolve the scenario at `path`. Raises LoadError with every problem."""
+def load_scenario(path: str | Path, *, check_trees: bool = False,
+                  overrides: Sequence[Override] = ()) -> Scenario:
+    """Read, validate and resolve the scenario at `path`, with `overrides` (`--seed`, `--param`:
+    `sim.scenario.overrides`) applied first. Raises LoadError with every problem, UsageError for
+    an override that addresses nothing."""
     path = Path(path)
     doc = load_file(path, str(path))
+    apply_overrides(doc, list(overrides))
     data = doc.data
     problems = [_problem(doc, e) for e in _VALIDATOR.iter_errors(data)]
     if problems:
@@ -247,14 +254,23 @@ def load_scenario(path: str | Path, *, check_trees: bool = False) -> Scenario:
                                                  "`daemons: {placement: per-host}` (docs/network.md)", key=True))
     if problems:
         raise LoadError(problems)
-    scenario = Scenario(path, path.read_text(encoding="utf-8"), data["name"], seconds["duration"],
+    scenario = Scenario(path, _text(path, data, overrides), data["name"], seconds["duration"],
                         groups, data.get("description", ""), seed,
                         seconds.get("drain", 0.0), float(data.get("time_scale", 1)), doc,
                         layout.network, layout.daemons, layout.monerod_args, layout.wallet_rpc_args,
-                        layout.wallet_login, events)
+                        layout.wallet_login, events, {o.key: o.value for o in overrides})
     if check_trees:
         scenario.check_trees()
     return scenario
+
+
+def _text(path: Path, data: dict, overrides: Sequence[Override]) -> str:
+    """The scenario as run: the file's text, or with overrides the changed data as YAML."""
+    if not overrides:
+        return path.read_text(encoding="utf-8")
+    given = " ".join(o.option for o in overrides)
+    return (f"# {path} as run, with {given}\n# (tree and network files are relative to "
+            f"{path.resolve().parent})\n" + yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
 
 
 def _spy_problems(doc: Document, groups: list[Group], daemons: Daemons) -> list[Problem]:

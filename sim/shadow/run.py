@@ -194,6 +194,7 @@ class ShadowRun:
         scenario = self.scenario
         return {"scenario": scenario.name, "scenario_file": str(scenario.path.resolve()),
                 "description": scenario.description, "seed": scenario.seed, "engine": "shadow",
+                "overrides": scenario.overrides,
                 "duration": scenario.duration, "drain": scenario.drain, "clock": {"kind": "shadow"},
                 "time_scale": None, "clock_origin": SHADOW_EPOCH, "simulated": scenario.duration + scenario.drain,
                 "started_at": self.started_at, "stopped_at": self.stopped_at or None,

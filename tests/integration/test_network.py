@@ -25,6 +25,8 @@ from pathlib import Path
 
 import pytest
 
+from tests import background
+
 from sim.report.propagation import daemons_from_run, propagation
 from tests.proc import command_lines
 
@@ -45,23 +47,17 @@ def monerosim(*args) -> list[str]:
     return [sys.executable, "-m", "sim.cli", *args]
 
 
+# started with the session, beside the other tests (tests/background.py); all three at once
+EARLY_RUNS = {name: ["run", f"scenarios/{name}.yaml", "--quiet"] for name in ("line", "regions", "partition")}
+
+
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    """Both scenarios, run at once; {name: (run dir, CompletedProcess-like)}."""
+    """The three scenarios; {name: (run dir, exit code, what it printed)}."""
     base = tmp_path_factory.mktemp("network")
-    started = {}
-    for name in ("line", "regions", "partition"):
-        out = base / name
-        log = open(base / f"{name}.log", "w")
-        started[name] = (out, log, subprocess.Popen(
-            monerosim("run", f"scenarios/{name}.yaml", "--out", str(out), "--quiet"), cwd=ROOT,
-            stdout=log, stderr=subprocess.STDOUT, text=True))
-    done = {}
-    for name, (out, log, proc) in started.items():
-        code = proc.wait(RUN_TIMEOUT)
-        log.close()
-        done[name] = (out, code, (base / f"{name}.log").read_text())
-    return done
+    for name, args in EARLY_RUNS.items():       # at once, when the session did not start them
+        background.start(name, args, base)
+    return {name: background.result(name, args, base, RUN_TIMEOUT) for name, args in EARLY_RUNS.items()}
 
 
 def finished(runs, name: str) -> tuple[Path, dict, dict]:

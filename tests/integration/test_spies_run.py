@@ -25,6 +25,7 @@ import pandas as pd
 import pytest
 
 from sim.report.daemonlog import parse_time
+from tests import background
 
 pytestmark = pytest.mark.integration
 
@@ -37,13 +38,15 @@ INCLUDED = re.compile(r"^Including transaction <([0-9a-f]{64})>")
 ADDED = re.compile(r"^Transaction added to pool: txid <([0-9a-f]{64})>")
 
 
+# started with the session, beside the other tests (tests/background.py)
+EARLY_RUNS = {"spies": ["run", "scenarios/spies.yaml", "--quiet", "--duration", "4m"]}
+
+
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("spies") / "run"
-    done = subprocess.run([sys.executable, "-m", "sim.cli", "run", "scenarios/spies.yaml", "--out", str(out),
-                           "--quiet", "--duration", "4m"], cwd=ROOT, capture_output=True, text=True,
-                          timeout=RUN_TIMEOUT)
-    assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
+    out, code, said = background.result("spies", EARLY_RUNS["spies"], tmp_path_factory.mktemp("spies"),
+                                        RUN_TIMEOUT)
+    assert code == 0, said[-3000:]
     subprocess.run([sys.executable, "-m", "sim.cli", "report", str(out)], cwd=ROOT, check=True,
                    capture_output=True, timeout=600)
     subprocess.run([sys.executable, "-m", "sim.cli", "export", str(out)], cwd=ROOT, check=True,

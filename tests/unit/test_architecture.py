@@ -13,7 +13,8 @@ REPO = Path(__file__).resolve().parents[2]
 # Floors, lowest first: a module may import its own floor's package and any floor below.
 FLOORS = [("lang",), ("ipc", "rpc_client"), ("behaviours",), ("engine",), ("sim",), ("bench",)]
 # sim's rooms, lowest first: a room may import itself, `sim` (its package) and the rooms below.
-ROOMS = [("sim.monero", "sim.scenario"), ("sim.report", "sim.network"), ("sim.local", "sim.shadow"), ("sim.cli",)]
+ROOMS = [("sim.monero", "sim.scenario"), ("sim.report", "sim.network"), ("sim.local", "sim.shadow", "sim.compare"),
+         ("sim.sweep",), ("sim.cli",)]
 PACKAGES = [p for floor in FLOORS for p in floor]
 MODULE_LINES, FUNCTION_LINES = 400, 60
 
