@@ -28,13 +28,37 @@ VERDICTS = "verdicts.csv"
 
 class Options:
     """How to run: engine (local | shadow), `run_args` (more `monerosim run` options for every
-    point), the scheduler address or the local workers' count."""
+    point), the scheduler address or the local workers' count (None: `local_workers`)."""
 
     def __init__(self, engine: str = "local", run_args: list[str] | None = None,
                  scheduler: str | None = None, workers: int | None = None, quiet: bool = False):
         self.engine, self.run_args = engine, list(run_args or [])
-        self.scheduler, self.quiet = scheduler, quiet
-        self.workers = workers or len(os.sched_getaffinity(0))
+        self.scheduler, self.quiet, self.workers = scheduler, quiet, workers
+
+
+def local_workers(grid: Grid, engine: str) -> tuple[int, str]:
+    """The local cluster's size: a worker per core this process may use, fewer when the
+    biggest point's run would not fit that many times in the available memory; and why."""
+    import psutil
+    cores = len(os.sched_getaffinity(0))
+    need = max(run_memory(s, engine) for s in grid.loaded)
+    available = psutil.virtual_memory().available
+    workers = max(1, min(cores, available // need))
+    return workers, (f"{workers} local worker{'s' * (workers != 1)} ({cores} cores; a run needs ~{need / 2**30:.1f} GiB, "
+                     f"{available / 2**30:.1f} GiB available)")
+
+
+def run_memory(scenario, engine: str) -> int:
+    """Bytes one run of `scenario` holds at its peak (`sim.shadow.run.FOOTPRINT` per process)."""
+    from sim.scenario.layout import SHARED
+    from sim.shadow.run import FOOTPRINT, memory_needed
+    if engine == "shadow":
+        return memory_needed(scenario)[0]
+    agents = scenario.agents()
+    shared = scenario.daemons.resolved(SHARED) == SHARED       # locally, one daemon unless placed
+    daemons = (scenario.daemons.count if shared else len(agents)) + sum(1 for a in agents if a.private_daemon)
+    return (daemons * FOOTPRINT["monerod"] + sum(1 for a in agents if a.wallet) * FOOTPRINT["wallet"]
+            + len(agents) * FOOTPRINT["agent"])
 
 
 def run_sweep(grid: Grid, out: Path, options: Options) -> list[dict]:
@@ -49,6 +73,9 @@ def run_sweep(grid: Grid, out: Path, options: Options) -> list[dict]:
     _say(options, f"sweep {out}: {len(grid.points)} points, {len(grid.points) - len(todo)} finished "
                   f"before{', resuming' if resumed else ''}; {len(todo)} to run")
     if todo:
+        if options.scheduler is None and options.workers is None:
+            options.workers, why = local_workers(grid, options.engine)
+            _say(options, why)
         _run_points(grid, out, options, todo)
     records = [(read_record(out, p.name) if finished(out, p.name) else None) or _lost(p.name)
                for p in grid.points]

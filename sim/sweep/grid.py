@@ -56,6 +56,7 @@ class Grid:
     swept: dict[str, list]           # key -> values
     fixed: list[Override] = field(default_factory=list)
     points: list[Point] = field(default_factory=list)
+    loaded: list = field(default_factory=list)      # the Scenario of each combination of values
 
     def manifest(self, engine: str) -> dict:
         text = self.scenario.read_text(encoding="utf-8")
@@ -105,7 +106,7 @@ def build_grid(scenario: str | Path, seeds: list[int], params: list[str]) -> Gri
         values = dict(zip(swept, combo))
         given = [seed_override(str(seeds[0]))] + fixed + [
             parse_override(f"{k}={encode_param(v)}") for k, v in values.items()]
-        load_scenario(grid.scenario, check_trees=True, overrides=given)
+        grid.loaded.append(load_scenario(grid.scenario, check_trees=True, overrides=given))
     return grid
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -20,6 +21,7 @@ pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = ROOT / "tests" / "sim_fixtures" / "scenarios" / "tiny.yaml"
+TWO_HOSTS = ROOT / "tests" / "shadow" / "scenarios" / "two-hosts.yaml"
 
 
 def _sweep(out: Path) -> list[str]:
@@ -113,3 +115,21 @@ def test_shadow_engine_without_shadow(tmp_path):
     assert done.returncode == 1, done.stdout + done.stderr
     assert "'/nonexistent/shadow' is not installed" in done.stderr and "Traceback" not in done.stderr
     assert not list((tmp_path / "s" / "runs").glob("*")) if (tmp_path / "s" / "runs").exists() else True
+
+
+@pytest.mark.skipif(shutil.which("shadow") is None, reason="shadow is not on PATH")
+def test_shadow_sweep(tmp_path):
+    """`--engine shadow`: each point generated and run under Shadow on a worker (two hosts, each
+    with its own monerod: tests/shadow/scenarios/two-hosts.yaml)."""
+    out = tmp_path / "sweep"
+    done = subprocess.run([sys.executable, "-m", "sim.cli", "sweep", str(TWO_HOSTS), "--seeds", "1-2",
+                           "--engine", "shadow", "--workers", "2", "-o", str(out)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=3600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    records = _records(out)
+    assert sorted(records) == ["seed=1", "seed=2"]
+    for name, record in records.items():
+        run = json.loads((out / "runs" / name / "run.json").read_text())
+        assert (record["verdict"], run["engine"], run["seed"]) == ("ok", "shadow", int(name[5:]))
+        assert (out / "runs" / name / "shadow.yaml").is_file()
+    assert "Comparison: 1 point, 2 runs" in (out / "compare" / "compare.html").read_text()

@@ -123,3 +123,27 @@ def test_cdf_band_by_hand():
     assert mean.tolist() == pytest.approx([0.0, 0.5, 2.5 / 3, 1.0])
     assert high[1] == pytest.approx(min(1.0, 0.5 + T_975_2 * 0.5 / math.sqrt(3)))
     assert low[1] == 0.0 and low[3] == high[3] == 1.0
+
+
+def test_lone_runs_group_by_their_overrides_and_bring_their_sections(tmp_path):
+    """Run directories given one by one: runs of one scenario with the same --param values (the
+    seed aside) are one point; a research section's numbers come along (spies here)."""
+    import shutil
+    fixtures = Path(__file__).resolve().parents[1] / "report_fixtures"
+    for seed in (1, 2):
+        run = tmp_path / f"local-{seed}"
+        shutil.copytree(fixtures / "run-local", run)
+        record = json.loads((run / "run.json").read_text())
+        (run / "run.json").write_text(json.dumps({**record, "overrides": {"seed": seed, "user.count": 3}}))
+    page = compare([tmp_path / "local-1", tmp_path / "local-2", fixtures / "run-spies"], tmp_path / "cmp")
+    with open(tmp_path / "cmp" / "intervals.csv") as f:
+        points = {r["point"] for r in csv.DictReader(f)}
+    assert points == {"fixture: user.count=3", "spies-fixture"}
+    with open(tmp_path / "cmp" / "figures.csv") as f:
+        rows = list(csv.DictReader(f))
+    sent = [(r["seed"], r["value"]) for r in rows if r["point"] == "fixture: user.count=3"
+            and r["figure"] == "payments.sent"]
+    assert sent == [("5", "7"), ("5", "7")]      # the fixture's 7 payments, twice (its run.json: seed 5)
+    accuracy = [float(r["value"]) for r in rows if r["figure"] == "spies.accuracy"]
+    assert len(accuracy) == 1 and 0 <= accuracy[0] <= 1
+    assert "<h2 style='display:inline'>spies</h2>" in page.read_text()
