@@ -1,6 +1,7 @@
 """One tree-runner process of a local run: its command line, environment, and how it ended."""
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -111,6 +112,8 @@ class AgentProcess:
             self.detail = "its tree finished" if code == 0 else f"crashed: {describe_exit(code)}"
         elif code == -signal.SIGTERM and not self.journaled_start():
             self.outcome, self.detail = OK, "stopped while starting (before its SIGTERM handler)"
+        elif code != 0 and self.tree_ended():   # it failed on its own; the SIGTERM came too late
+            self.outcome, self.detail = CRASHED, f"crashed: {describe_exit(code)}"
         else:
             self.outcome = OK if code == 0 else FAILED
             self.detail = "" if code == 0 else f"{describe_exit(code)} after SIGTERM"
@@ -125,6 +128,18 @@ class AgentProcess:
                 return b'"agent_started"' in f.readline()
         except OSError:
             return False
+
+    def tree_ended(self) -> bool:
+        """Whether the journal's last entry says the tree ended by itself (not by a signal)."""
+        if self.journal is None:
+            return False
+        try:
+            with open(self.journal, "rb") as f:
+                f.seek(max(0, f.seek(0, os.SEEK_END) - 4096))
+                last = json.loads(f.read().splitlines()[-1])
+        except (OSError, IndexError, ValueError):
+            return False
+        return last.get("event") == "agent_stopped" and last.get("reason") == "finished"
 
     def tail(self, lines: int = 5) -> str:
         try:

@@ -95,6 +95,24 @@ def test_non_zero_after_stop(tmp_path):
     assert (agent.outcome, agent.detail) == (FAILED, "killed by SIGTERM after SIGTERM")
 
 
+def test_a_tree_that_failed_before_its_stop_crashed(tmp_path):
+    """The tree ended in FAILURE (journaled) but the process exited only after its SIGTERM."""
+    journal = tmp_path / "user-3.jsonl"
+    agent = AgentProcess(SPEC, [sys.executable, "-c",
+                                "import json, signal, sys, time\n"
+                                "signal.signal(signal.SIGTERM, lambda *a: sys.exit(1))\n"
+                                f"open({str(journal)!r}, 'a').write(json.dumps({{'event': 'agent_started'}}) + '\\n'"
+                                " + json.dumps({'event': 'agent_stopped', 'reason': 'finished',"
+                                " 'status': 'FAILURE'}) + '\\n')\n"
+                                "print('ready', flush=True)\ntime.sleep(60)"],
+                         tmp_path / "logs" / "agent-user-3.log", journal=journal)
+    agent.start(agent_env(), tmp_path)
+    wait_ready(agent)
+    agent.terminate()
+    wait_end(agent)
+    assert (agent.outcome, agent.detail) == (CRASHED, "crashed: exit code 1")
+
+
 def test_ignoring_sigterm_gets_killed_after_the_grace(tmp_path):
     agent = started(tmp_path, "import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
                               "print('ready', flush=True)\ntime.sleep(60)")
