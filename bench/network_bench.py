@@ -196,9 +196,9 @@ def measure(scenario: Path, timeout: float = TIMEOUT) -> Run:
     """Run `scenario` with `monerosim run` and the /proc sampler; kill what outlives it."""
     out = Path(tempfile.mkdtemp(prefix="bench-net-")) / "run"
     start, before = time.monotonic(), _available()
-    with open(out.parent / "monerosim.out", "wb") as log:
+    with open(out.parent / "monerosim.out", "wb") as log:        # its own memory guard: _fits, MEMORY_FLOOR
         proc = subprocess.Popen([sys.executable, "-m", "sim.cli", "run", str(scenario), "--out",
-                                 str(out), "--quiet"], cwd=ROOT, stdout=log,
+                                 str(out), "--quiet", "--no-memory-check"], cwd=ROOT, stdout=log,
                                 stderr=subprocess.STDOUT, start_new_session=True)
     sampler = Sampler(proc.pid)
     sampler.kind = kinds = _Kinds()

@@ -28,7 +28,7 @@ def _run(args: argparse.Namespace) -> int:
     from sim.local.run import run_scenario
     from sim.scenario.load import load_scenario
     scenario = load_scenario(args.scenario, check_trees=True, overrides=_overrides(args))
-    if args.engine == "shadow" or args.shadow or args.no_memory_check:
+    if args.engine == "shadow" or args.shadow:
         return _run_under_shadow(args, scenario)
     scale, max_speed = _positive(args, "time_scale", "max_speed")
     clock = args.clock or ("scaled" if scale is not None else "lockstep")
@@ -40,13 +40,13 @@ def _run(args: argparse.Namespace) -> int:
     return _start(args, scenario, lambda run_dir: run_scenario(
         scenario, run_dir, clock=clock, time_scale=scale, max_speed=max_speed, duration=duration,
         quiet=args.quiet, status_journal=not args.no_status_journal,
-        live=live, live_hold=hold))
+        live=live, live_hold=hold, memory_check=not args.no_memory_check))
 
 
 def _run_under_shadow(args: argparse.Namespace, scenario) -> int:
     from sim.shadow.run import run_under_shadow
     if args.engine != "shadow":
-        raise UsageError(f"{'--shadow' if args.shadow else '--no-memory-check'} needs --engine shadow")
+        raise UsageError("--shadow needs --engine shadow")
     local_only = [f"--{name.replace('_', '-')}" for name in ("clock", "time_scale", "max_speed", "duration",
                                                              "live_port", "live_hold")
                   if getattr(args, name) is not None]
@@ -258,7 +258,8 @@ def _add_run(sub) -> None:
                           "config into the run directory and run it under Shadow (docs/shadow.md)")
     run.add_argument("--shadow", help="with --engine shadow: the shadow binary (default: shadow on PATH)")
     run.add_argument("--no-memory-check", action="store_true",
-                     help="with --engine shadow: start even when the run needs more memory than is available")
+                     help="start even when the run seems to need more memory than is available "
+                          "(estimated per monerod, wallet and agent: docs/performance.md)")
     run.add_argument("--clock", choices=("lockstep", "scaled", "real"),
                      help="lockstep (default): simulated time moves only while every agent waits, so "
                           "results do not depend on the machine; scaled: wall time x --time-scale "

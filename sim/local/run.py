@@ -10,6 +10,7 @@ from pathlib import Path
 from sim.local.launcher import Launcher
 from sim.local.live import LiveView
 from sim.report.progress import Display
+from sim.scenario.footprint import too_big
 from sim.scenario.load import Scenario
 from sim.report.summary import format_summary, summarize
 from sim.report.verdict import verdict_line
@@ -24,10 +25,16 @@ def default_run_dir(scenario: Scenario) -> Path:
 def run_scenario(scenario: Scenario, run_dir: Path, *, clock: str = "lockstep",
                  time_scale: float | None = None, max_speed: float | None = None,
                  duration: float | None = None, quiet: bool = False,
-                 status_journal: bool = True, live: int | None = 0, live_hold: float = 0.0) -> int:
+                 status_journal: bool = True, live: int | None = 0, live_hold: float = 0.0,
+                 memory_check: bool = True) -> int:
     """Run, then print the summary (stdout), write summary.json, name crashed agents and end
-    with the verdict (stderr). Returns the exit code the verdict gives. `live`: the live view's
-    port (0: a free one, None: no live view), kept `live_hold` real seconds after the verdict."""
+    with the verdict (stderr). Returns the exit code the verdict gives, or 2 before anything
+    starts when the run needs more memory than is available (`memory_check`). `live`: the live
+    view's port (0: a free one, None: no live view), kept `live_hold` real seconds after the verdict."""
+    problem = too_big(scenario) if memory_check else None
+    if problem:
+        print(f"monerosim: {problem}", file=sys.stderr)
+        return 2
     launcher = Launcher(scenario, run_dir, clock=clock, time_scale=time_scale, max_speed=max_speed,
                         duration=duration, display=Display(quiet=quiet),
                         status_journal=status_journal)

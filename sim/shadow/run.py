@@ -21,7 +21,6 @@ from pathlib import Path
 
 import psutil
 
-from sim.scenario.layout import PER_HOST, SHARED
 from sim.report.progress import Display, Progress
 from sim.scenario.load import Scenario
 from sim.scenario.topology import build_topology
@@ -30,45 +29,16 @@ from sim.report.verdict import EXIT_FAILED, FAILED, verdict_line
 
 from sim.shadow.ends import ProcessEnd, process_ends
 from sim.shadow.generate import GenerateError, Paths, generate
+from sim.scenario.footprint import too_big
 
 __all__ = ["run_under_shadow", "find_shadow", "SHADOW_EPOCH"]
 
 SHADOW_EPOCH = 946684800.0     # 2000-01-01 00:00:00 UTC: Shadow's simulated clock starts here
 POLL = 2.0                     # real seconds between progress lines and memory samples
-MIB = 2 ** 20
-# Resident memory per process under Shadow, rounded up from the small and hundred runs
-# (docs/shadow.md): monerod holds RandomX's 256 MiB cache; Shadow itself about 170 MiB.
-FOOTPRINT = {"monerod": 450 * MIB, "wallet": 45 * MIB, "agent": 40 * MIB, "shadow": 200 * MIB}
-
-
 def find_shadow(given: str | None) -> str | None:
     """The shadow binary: `given` (a path or a name on PATH), else `shadow` on PATH."""
     found = shutil.which(given or "shadow")
     return os.path.abspath(found) if found else None
-
-
-def memory_needed(scenario: Scenario) -> tuple[int, int]:
-    """(bytes the run will hold at its peak, monerods in it), from FOOTPRINT."""
-    agents = scenario.agents()
-    shared = scenario.daemons.resolved(PER_HOST) == SHARED
-    daemons = scenario.daemons.count if shared else len(agents)
-    wallets = sum(1 for a in agents if a.wallet)
-    need = (daemons * FOOTPRINT["monerod"] + wallets * FOOTPRINT["wallet"] + len(agents) * FOOTPRINT["agent"]
-            + FOOTPRINT["shadow"])
-    return need, daemons
-
-
-def too_big(scenario: Scenario) -> str | None:
-    """Why the run cannot fit in this machine's available memory (Shadow has no swap to fall
-    back on: the kernel would kill processes at random), or None."""
-    need, daemons = memory_needed(scenario)
-    available = psutil.virtual_memory().available
-    if need <= available:
-        return None
-    return (f"{scenario.path}: under Shadow this run needs about {need / 2**30:.1f} GiB ({daemons} monerod at "
-            f"~{FOOTPRINT['monerod'] // MIB} MiB each, wallets and agents at ~40 MiB) and "
-            f"{available / 2**30:.1f} GiB is available; share daemons (`daemons: {{placement: shared, "
-            f"count: N}}`) or use a bigger machine (--no-memory-check runs it anyway)")
 
 
 def shadow_version(binary: str) -> str:
@@ -243,7 +213,7 @@ def run_under_shadow(scenario: Scenario, run_dir: Path, *, shadow: str | None = 
         print(f"monerosim: {shadow or 'shadow'}: not found{'' if shadow else ' on PATH'}; install Shadow "
               "3.x (docs/shadow.md) or give --shadow PATH", file=sys.stderr)
         return 2
-    problem = too_big(scenario) if memory_check else None
+    problem = too_big(scenario, "shadow") if memory_check else None
     if problem:
         print(f"monerosim: {problem}", file=sys.stderr)
         return 2

@@ -49,16 +49,9 @@ def local_workers(grid: Grid, engine: str) -> tuple[int, str]:
 
 
 def run_memory(scenario, engine: str) -> int:
-    """Bytes one run of `scenario` holds at its peak (`sim.shadow.run.FOOTPRINT` per process)."""
-    from sim.scenario.layout import SHARED
-    from sim.shadow.run import FOOTPRINT, memory_needed
-    if engine == "shadow":
-        return memory_needed(scenario)[0]
-    agents = scenario.agents()
-    shared = scenario.daemons.resolved(SHARED) == SHARED       # locally, one daemon unless placed
-    daemons = (scenario.daemons.count if shared else len(agents)) + sum(1 for a in agents if a.private_daemon)
-    return (daemons * FOOTPRINT["monerod"] + sum(1 for a in agents if a.wallet) * FOOTPRINT["wallet"]
-            + len(agents) * FOOTPRINT["agent"])
+    """Bytes one run of `scenario` holds at its peak (`sim.scenario.footprint`)."""
+    from sim.scenario.footprint import memory_needed
+    return memory_needed(scenario, engine)[0]
 
 
 def run_sweep(grid: Grid, out: Path, options: Options) -> list[dict]:

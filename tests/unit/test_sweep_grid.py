@@ -84,3 +84,22 @@ def test_sweep_cli_bad_input_exit_2(tmp_path):
                                str(tmp_path / "s"), *args], cwd=ROOT, capture_output=True, text=True)
         assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr, done.stderr
     assert not (tmp_path / "s").exists()
+
+
+def test_the_local_cluster_fits_the_cores_and_the_biggest_run(monkeypatch):
+    """A worker per core, fewer when the biggest point's run fits fewer times in the memory."""
+    from collections import namedtuple
+
+    import psutil
+
+    from sim.scenario.footprint import memory_needed
+    from sim.sweep import execute
+    grid = build_grid(ROOT / "scenarios" / "line.yaml", [1], ["user.count=[1,3]"])
+    biggest = max(memory_needed(s, "local")[0] for s in grid.loaded)
+    assert biggest == memory_needed(grid.loaded[-1], "local")[0]             # 3 users: 3 more hosts
+    memory = namedtuple("memory", "available")
+    monkeypatch.setattr(execute.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3})
+    for available, workers in ((10 * biggest, 4), (2 * biggest + 1, 2), (biggest - 1, 1)):
+        monkeypatch.setattr(psutil, "virtual_memory", lambda: memory(available))
+        assert execute.local_workers(grid, "local")[0] == workers
+    assert "4 cores; a run needs ~" in execute.local_workers(grid, "local")[1]
