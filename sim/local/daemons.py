@@ -14,6 +14,7 @@ from rpc_client import DaemonClient, RpcError
 from sim.local.processes import DaemonProcess, Supervisor, cpu_seconds, free_port
 from sim.network.plan import LOG_LEVEL, NetworkPlan, networked, plan_network
 from sim.network.events import NetworkState
+from sim.network.loopback import LoopbackLease, lease_block
 from sim.network.relay import Relay
 from sim.scenario.events import NetworkEvent
 from sim.scenario.load import AgentSpec, Scenario
@@ -45,6 +46,7 @@ class RunDaemons:
         self.max_speed: float | None = None      # the run clock's pace (run.json)
         self.state: NetworkState | None = None   # the network as the events left it
         self.events: list[dict] = []             # the events applied, for run.json
+        self.lease: LoopbackLease | None = None  # this run's loopback block
 
     @property
     def networked(self) -> bool:
@@ -68,7 +70,8 @@ class RunDaemons:
             for proc in self.private.values():
                 proc.wait_ready(self.supervisor.ready_timeout)
             return self.main
-        self.plan = plan_network(self.scenario, self.agents, free_port)
+        self.lease = lease_block()
+        self.plan = plan_network(self.scenario, self.agents, free_port, self.lease.block)
         self.state = NetworkState(self.plan)
         self._start_relay()
         extra = tuple(self.scenario.monerod_args)
@@ -179,6 +182,8 @@ class RunDaemons:
     def stop_relay(self) -> None:
         if self.relay is not None:
             self.relay.stop()
+        if self.lease is not None:
+            self.lease.release()
 
     def record(self) -> dict | None:
         """run.json's `network`: the daemons with their processes, the links, the pacing."""

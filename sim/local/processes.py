@@ -9,6 +9,7 @@ from __future__ import annotations
 import atexit
 import ctypes
 import os
+import random
 import shutil
 import signal
 import socket
@@ -31,13 +32,30 @@ LOOPBACK = "127.0.0.1"
 RPC_CONNECTIONS = 5000
 
 _handed_out: set[int] = set()
+_pick = random.SystemRandom()
+# Ports below the kernel's ephemeral range: an outgoing connection (of this run or another on the
+# machine) never takes a port handed out here between the check and the server's bind.
+LOWEST_PORT = 10000
+
+
+def _ephemeral_start() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
 
 
 def free_port(host: str = LOOPBACK) -> int:
-    """A TCP port free on `host` now, never the same twice in this interpreter."""
-    for _ in range(100):
+    """A TCP port free on `host` now, below the ephemeral range, never the same twice in this
+    interpreter (picked at random, so runs side by side rarely try the same one)."""
+    top = _ephemeral_start()
+    for _ in range(200):
+        port = _pick.randrange(LOWEST_PORT, top) if top > LOWEST_PORT + 1000 else 0
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-            sock.bind((host, 0))
+            try:
+                sock.bind((host, port))
+            except OSError:
+                continue
             port = sock.getsockname()[1]
         if port not in _handed_out:
             _handed_out.add(port)

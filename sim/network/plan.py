@@ -3,8 +3,8 @@ how, and every P2P link's latency, bandwidth and loss.
 
 The hosts, the daemon placement and the exclusive-peer overlay are the ones the Shadow generator
 draws (`sim.scenario.topology.build_topology`, one code path). Locally each daemon host gets
-its own loopback address (Shadow's 11.0.B.C becomes 127.77.B.C: Linux routes all of 127/8 to
-`lo`), monerod binds P2P there, and every overlay edge A -> B becomes a relay link
+its own loopback address (Shadow's 11.0.B.C becomes 127.L.B.C, L the run's own block
+(`sim.network.loopback`), 77 when alone: Linux routes all of 127/8 to `lo`), monerod binds P2P there, and every overlay edge A -> B becomes a relay link
 (`sim.network.relay`): A's monerod connects to the relay on B's address, the relay connects on
 to B's monerod from A's address, delaying each direction by the path latency between their
 graph nodes (`sim.scenario.topology.paths`), at the rate min(A up, B down), with the path's loss.
@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from sim.monero.commands import LOG_LEVEL
+from sim.network.loopback import FIRST_BLOCK
 from sim.scenario.layout import Bandwidth
 from sim.scenario.load import AgentSpec, Scenario
 from sim.scenario.topology import Host, Path, build_topology, node_bandwidths, paths
@@ -28,12 +29,12 @@ def networked(scenario: Scenario) -> bool:
     return scenario.daemons.several()
 
 
-def local_ip(shadow_ip: str) -> str:
-    """11.0.B.C -> 127.77.B.C."""
+def local_ip(shadow_ip: str, block: int = FIRST_BLOCK) -> str:
+    """11.0.B.C -> 127.<block>.B.C."""
     a, b, c, d = (int(x) for x in shadow_ip.split("."))
     if a != 11 or b != 0:
         raise ValueError(f"{shadow_ip}: more hosts than a local run can address")
-    return f"127.77.{c}.{d}"
+    return f"127.{block}.{c}.{d}"
 
 
 @dataclass
@@ -69,12 +70,14 @@ class NetworkPlan:
                 "links": [{k: link[k] for k in keep} for link in self.links]}
 
 
-def plan_network(scenario: Scenario, agents: list[AgentSpec], free_port) -> NetworkPlan:
-    """The daemons and links of a networked local run; `free_port(ip)` hands out free ports."""
+def plan_network(scenario: Scenario, agents: list[AgentSpec], free_port,
+                 block: int = FIRST_BLOCK) -> NetworkPlan:
+    """The daemons and links of a networked local run in loopback block `block`; `free_port(ip)`
+    hands out free ports."""
     topology = build_topology(scenario, agents)
     runners = [h for h in topology.hosts if h.daemon]
     by_ip = {h.ip: h for h in runners}
-    daemons = {h.name: DaemonPlan(h.name, local_ip(h.ip), h.node, h.region, spy=h.spy) for h in runners}
+    daemons = {h.name: DaemonPlan(h.name, local_ip(h.ip, block), h.node, h.region, spy=h.spy) for h in runners}
     for d in daemons.values():
         d.p2p_port = free_port(d.ip)
     table = paths(topology)
