@@ -10,7 +10,7 @@ time, so most of their wall time is waiting):
 - `regions`: eu and us, 10 ms inside and 150 ms between, and every third block a race between the
   two pools: blocks reach the other region no sooner than 150 ms, the races fork the chain, and
   the network settles on one chain.
-- `partition`: us cut off for a minute: the losing side reorganises at the heal.
+- `partition`: us cut off for two minutes: the losing side reorganises at the heal.
 """
 from __future__ import annotations
 
@@ -41,6 +41,9 @@ HOP_SLACK = 0.25
 # A transaction's hop above the link latency: Dandelion++ forwards a stem at once but flushes
 # the fluff phase at random intervals (5 s on average in monerod 0.18); measured medians 3-5 s.
 TX_HOP_SLACK = 15.0
+# A block mined this long before a partition may still be on its way when the links are cut
+# (a busy machine delays its checking and relaying, not the simulated clock's pace limit).
+IN_FLIGHT = 5.0
 
 
 def monerosim(*args) -> list[str]:
@@ -186,19 +189,21 @@ def test_regions_apart_and_races_fork_then_settle(runs):
 
 
 def test_a_partition_forks_the_regions_and_the_heal_reorganises_the_losing_side(runs):
-    """us (pool-1 alone) is cut off from 1m to 2m: both sides mine, and at the heal the side with
+    """us (pool-1 alone) is cut off from 1m to 3m: both sides mine, and at the heal the side with
     less work (us: 30 % of the hashrate, and its blocks reach no controller) reorganises onto
-    eu's chain, replacing exactly the blocks pool-1 mined while cut off."""
+    eu's chain, replacing exactly the blocks pool-1 mined while cut off (and one mined just before
+    the cut that was still on its way). Two minutes: about 16 signals, so pool-1 is told at least
+    once but for a chance of 0.7^16 (0.3 %)."""
     out, record, found = finished(runs, "partition")
     events = record["network"]["events"]
-    assert [(e["kind"], e["applied_at"]) for e in events] == [("partition", 60.0), ("heal", 120.0)]
+    assert [(e["kind"], e["applied_at"]) for e in events] == [("partition", 60.0), ("heal", 180.0)]
     regions = {d["name"]: d["region"] for d in record["network"]["daemons"]}
     across = [link["name"] for link in record["network"]["links"] if regions[link["from"]] != regions[link["to"]]]
     assert events[0]["links_cut"] == len(across) > 0 and events[1]["links_cut"] == 0
 
     origin = record["clock_origin"]
     mined = {pool: [r for r in _records(out, pool) if r["event"] == "block_mined"] for pool in ("pool-0", "pool-1")}
-    cut_off = [r for r in mined["pool-1"] if 60 <= r["t"] - origin < 120]
+    cut_off = [r for r in mined["pool-1"] if 60 <= r["t"] - origin < 180]
     assert cut_off, "pool-1 mined nothing while cut off"
     heal = events[1]["applied_wall"] - found["start"]                # on the daemons' clocks
     healed = [f for f in found["forks"]["reorgs"] if f["t"] >= heal]
@@ -208,7 +213,7 @@ def test_a_partition_forks_the_regions_and_the_heal_reorganises_the_losing_side(
     replaced = [r for r in mined["pool-1"] if reorg["height"] <= r["height"] <= reorg["top"]]
     assert reorg["depth"] == len(replaced) == reorg["top"] - reorg["height"] + 1
     assert {r["height"] for r in cut_off} <= {r["height"] for r in replaced}    # all its cut-off blocks
-    assert all(60 <= r["t"] - origin < 120 + 30 for r in replaced)
+    assert all(60 - IN_FLIGHT <= r["t"] - origin < 180 + 30 for r in replaced), replaced
     # eu never saw them: they are orphaned; the chains agree at the end
     orphaned = {o["hash"] for o in found["forks"]["orphaned"]}
     assert {r["hash"] for r in cut_off} <= orphaned
